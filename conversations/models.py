@@ -1,0 +1,109 @@
+"""Telegram clients, their sessions with agents, and the messages in them.
+
+Table, column and index names follow the spec's database guide.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from helpdesk.ids import new_cuid
+
+
+class Client(models.Model):
+    """A person writing to the bot, keyed by their Telegram user id."""
+
+    id = models.CharField(primary_key=True, max_length=25, default=new_cuid, editable=False)
+    telegram_id = models.CharField(_("Telegram id"), max_length=191, unique=True)
+    name = models.CharField(_("name"), max_length=191)
+    username = models.CharField(_("username"), max_length=191, null=True, blank=True)  # noqa: DJ001 (spec: nullable)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        db_table = "clients"
+        verbose_name = _("client")
+        verbose_name_plural = _("clients")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} (@{self.username})" if self.username else self.name
+
+
+class Session(models.Model):
+    """One conversation of a client, served by at most one agent at a time."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "ACTIVE", _("Active")
+        ENDED = "ENDED", _("Ended")
+
+    id = models.CharField(primary_key=True, max_length=25, default=new_cuid, editable=False)
+    client = models.ForeignKey(
+        Client, on_delete=models.CASCADE, related_name="sessions", db_column="client_id"
+    )
+    # SET_NULL: removing an agent must never remove conversation history.
+    cs = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="sessions",
+        db_column="cs_id",
+        verbose_name=_("agent"),
+    )
+    status = models.CharField(_("status"), max_length=6, choices=Status, default=Status.ACTIVE)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+
+    class Meta:
+        db_table = "sessions"
+        verbose_name = _("session")
+        verbose_name_plural = _("sessions")
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["client", "status"], name="idx_sessions_client_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.client} · {self.get_status_display()} · {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class Chat(models.Model):
+    """One message in a session, from the client or from the agent."""
+
+    class SenderType(models.TextChoices):
+        CLIENT = "CLIENT", _("Client")
+        CS = "CS", _("Agent")
+
+    class MessageType(models.TextChoices):
+        TEXT = "TEXT", _("Text")
+        IMAGE = "IMAGE", _("Image")
+        FILE = "FILE", _("File")
+        VIDEO = "VIDEO", _("Video")
+        LINK = "LINK", _("Link")
+
+    id = models.CharField(primary_key=True, max_length=25, default=new_cuid, editable=False)
+    session = models.ForeignKey(
+        Session, on_delete=models.CASCADE, related_name="chats", db_column="session_id"
+    )
+    sender_type = models.CharField(_("sender"), max_length=6, choices=SenderType)
+    message_type = models.CharField(
+        _("type"), max_length=5, choices=MessageType, default=MessageType.TEXT
+    )
+    message = models.TextField(_("message"), blank=True)
+    file_url = models.CharField(_("file URL"), max_length=191, null=True, blank=True)  # noqa: DJ001 (spec: nullable)
+    is_read = models.BooleanField(_("read"), default=False)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        db_table = "chats"
+        verbose_name = _("chat message")
+        verbose_name_plural = _("chat messages")
+        ordering = ["created_at"]
+        indexes = [
+            models.Index(fields=["session", "created_at"], name="idx_chats_session_created"),
+            models.Index(fields=["session", "sender_type", "is_read"], name="idx_chats_unread"),
+        ]
+
+    def __str__(self) -> str:
+        return self.message[:60] or self.get_message_type_display()

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class TelegramGatewayConfig(AppConfig):
+    name = "telegram_gateway"
+    verbose_name = _("Telegram gateway")
