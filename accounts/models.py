@@ -46,9 +46,12 @@ class User(AbstractBaseUser):
     role = models.CharField(_("role"), max_length=5, choices=Role, default=Role.CS)
     status_online = models.BooleanField(_("online"), default=False)
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    # db_default: rows inserted by the Node version, which knows no such column, stay valid.
     is_active = models.BooleanField(
-        _("active"), default=True, help_text=_("Inactive users cannot log in.")
+        _("active"), default=True, db_default=True, help_text=_("Inactive users cannot log in.")
     )
+    # Breaks allocation ties: among equally busy agents, the one waiting longest goes first.
+    last_assigned_at = models.DateTimeField(_("last assigned at"), null=True, blank=True)
 
     objects = UserManager()
 

@@ -54,6 +54,19 @@ class Session(models.Model):
     status = models.CharField(_("status"), max_length=6, choices=Status, default=Status.ACTIVE)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+    # The client's id while ACTIVE, NULL once ENDED; unique, so the database itself
+    # refuses a second ACTIVE session per client (MySQL has no partial unique index).
+    active_client_id = models.GeneratedField(
+        expression=models.Case(
+            models.When(status="ACTIVE", then=models.F("client_id")),
+            default=None,
+            output_field=models.CharField(max_length=25),
+        ),
+        output_field=models.CharField(max_length=25, null=True),
+        db_persist=True,
+        unique=True,
+        editable=False,
+    )
 
     class Meta:
         db_table = "sessions"
@@ -94,6 +107,14 @@ class Chat(models.Model):
     file_url = models.CharField(_("file URL"), max_length=191, null=True, blank=True)  # noqa: DJ001 (spec: nullable)
     is_read = models.BooleanField(_("read"), default=False)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    # Telegram's id of the message in the client's chat: the key that stops a
+    # redelivered update from being stored twice.
+    telegram_message_id = models.BigIntegerField(_("Telegram message id"), null=True, blank=True)
+    # Telegram's file id, resolved to bytes on demand; never a URL holding the bot token.
+    telegram_file_id = models.CharField(
+        _("Telegram file id"), max_length=255, blank=True, default="", db_default=""
+    )
+    edited_at = models.DateTimeField(_("edited at"), null=True, blank=True)
 
     class Meta:
         db_table = "chats"
@@ -103,6 +124,12 @@ class Chat(models.Model):
         indexes = [
             models.Index(fields=["session", "created_at"], name="idx_chats_session_created"),
             models.Index(fields=["session", "sender_type", "is_read"], name="idx_chats_unread"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session", "sender_type", "telegram_message_id"],
+                name="uniq_chats_telegram_message",
+            ),
         ]
 
     def __str__(self) -> str:

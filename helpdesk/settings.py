@@ -141,6 +141,9 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
+# Most ACTIVE sessions one agent is given; 0 means no cap. Beyond it sessions wait in the queue.
+MAX_ACTIVE_SESSIONS_PER_CS = env.int("MAX_ACTIVE_SESSIONS_PER_CS", default=0)
+
 TELEGRAM_BOT_TOKEN = env.str("TELEGRAM_BOT_TOKEN", default="")
 TELEGRAM_API_BASE = env.str("TELEGRAM_API_BASE", default="https://api.telegram.org")
 TELEGRAM_WEBHOOK_SECRET = env.str("TELEGRAM_WEBHOOK_SECRET", default="")

@@ -18,7 +18,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='user',
             name='is_active',
-            field=models.BooleanField(default=True, help_text='Inactive users cannot log in.', verbose_name='active'),
+            field=models.BooleanField(db_default=True, default=True, help_text='Inactive users cannot log in.', verbose_name='active'),
         ),
         migrations.AddField(
             model_name='refreshtoken',
