@@ -147,6 +147,10 @@ MAX_ACTIVE_SESSIONS_PER_CS = env.int("MAX_ACTIVE_SESSIONS_PER_CS", default=0)
 TELEGRAM_BOT_TOKEN = env.str("TELEGRAM_BOT_TOKEN", default="")
 TELEGRAM_API_BASE = env.str("TELEGRAM_API_BASE", default="https://api.telegram.org")
 TELEGRAM_WEBHOOK_SECRET = env.str("TELEGRAM_WEBHOOK_SECRET", default="")
+# JSON file overriding what the bot says to clients; see telegram_gateway/texts.py.
+TELEGRAM_TEXTS_FILE = env.str("TELEGRAM_TEXTS_FILE", default="")
+# Seconds one getUpdates long poll waits for news.
+TELEGRAM_POLL_TIMEOUT = env.int("TELEGRAM_POLL_TIMEOUT", default=25)
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,143 @@
+"""Ingest benchmark: Telegram updates through emulator → `manage.py runbot` → MariaDB.
+
+    .venv/bin/python bench/ingest.py [--clients 1000] [--per-client 10]
+
+Prints end-to-end updates/s, the bot's peak RSS, and the raw ceiling measured in
+the same run: single-row INSERT + COMMIT of an equivalent chat row through
+mysqlclient, one connection, no ORM. Needs a MariaDB/MySQL server
+(BENCH_DATABASE_URL, default mysql://root@127.0.0.1:3306/helpdesk_bench; the
+database is dropped and re-created).
+"""
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(BASE_DIR))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings")
+os.environ.setdefault("SECRET_KEY", "bench")
+os.environ["ENV_FILE"] = "/dev/null"
+DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "mysql://root@127.0.0.1:3306/helpdesk_bench")
+os.environ["DATABASE_URL"] = DATABASE_URL
+TOKEN = "123456:BENCH-TOKEN"
+
+import django  # noqa: E402
+
+django.setup()
+
+import MySQLdb  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+
+from accounts.models import User  # noqa: E402
+from conversations.management.database import database_create_if_missing  # noqa: E402
+from conversations.models import Chat  # noqa: E402
+from helpdesk.ids import new_cuid  # noqa: E402
+from telegram_gateway.emulator import EmulatorThread  # noqa: E402
+
+
+def fresh_database() -> None:
+    params = connection.get_connection_params()
+    name = params.pop("database")
+    server = MySQLdb.connect(**params)
+    server.cursor().execute(f"DROP DATABASE IF EXISTS `{name}`")
+    server.close()
+    connection.close()
+    database_create_if_missing(connection)
+    call_command("migrate", verbosity=0)
+    for n in (1, 2, 3):
+        User.objects.create_user(f"cs{n}@bench.local", f"CS {n}", "x", status_online=True)
+
+
+def raw_insert_ceiling(rows: int = 2000) -> float:
+    """Rows/s for single-row INSERT + COMMIT of a chat through mysqlclient."""
+    from conversations.models import Client, Session
+
+    client = Client.objects.create(telegram_id="ceiling", name="Ceiling")
+    session = Session.objects.create(client=client)
+    params = connection.get_connection_params()
+    raw = MySQLdb.connect(**params)
+    cursor = raw.cursor()
+    sql = (
+        "INSERT INTO chats (id, session_id, sender_type, message_type, message, is_read, "
+        "created_at, telegram_message_id, telegram_file_id) "
+        "VALUES (%s, %s, 'CLIENT', 'TEXT', %s, 0, NOW(6), %s, '')"
+    )
+    started = time.perf_counter()
+    for n in range(rows):
+        cursor.execute(sql, (new_cuid(), session.id, f"raw message {n}", n))
+        raw.commit()
+    elapsed = time.perf_counter() - started
+    cursor.execute("DELETE FROM chats WHERE session_id = %s", (session.id,))
+    raw.commit()
+    raw.close()
+    session.delete()
+    client.delete()
+    return rows / elapsed
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=1000)
+    parser.add_argument("--per-client", type=int, default=10)
+    args = parser.parse_args()
+    total = args.clients * args.per_client
+
+    fresh_database()
+    ceiling = raw_insert_ceiling()
+
+    # Replies (queue/connected notices) go out at Telegram's pace in production; here
+    # the emulator's limits are off so the figure measures ingestion alone.
+    with EmulatorThread([TOKEN]) as emulator:
+        emulator.set_limits(enabled=False)
+        for n in range(args.clients):
+            emulator.add_user(10_000 + n, f"Client {n}", username=f"client{n}")
+        bot = subprocess.Popen(
+            [sys.executable, "manage.py", "runbot"],
+            cwd=BASE_DIR,
+            env={
+                **os.environ,
+                "TELEGRAM_API_BASE": emulator.base_url,
+                "TELEGRAM_BOT_TOKEN": TOKEN,
+                "TELEGRAM_POLL_TIMEOUT": "1",
+                "LOG_LEVEL": "WARNING",
+            },
+        )
+        try:
+            while not emulator.requests("getUpdates"):
+                time.sleep(0.05)
+            started = time.perf_counter()
+            for round_ in range(args.per_client):
+                for n in range(args.clients):
+                    emulator.inject_message(10_000 + n, f"message {round_} from client {n} 👋")
+            injected = time.perf_counter()
+            while (stored := Chat.objects.count()) < total:
+                time.sleep(0.1)
+            elapsed = time.perf_counter() - started
+            rss = peak_rss_mb(bot.pid)
+        finally:
+            bot.send_signal(signal.SIGTERM)
+            bot.wait(60)
+
+    print(f"updates:              {total} from {args.clients} clients ({stored} stored)")
+    print(f"injection took:       {injected - started:.2f} s")
+    print(f"end to end:           {total / elapsed:,.0f} updates/s ({elapsed:.2f} s)")
+    print(f"raw ceiling:          {ceiling:,.0f} single-row INSERT+COMMIT/s")
+    print(f"ratio to ceiling:     {total / elapsed / ceiling:.2f}")
+    print(f"bot peak RSS:         {rss:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

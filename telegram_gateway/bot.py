@@ -1,0 +1,118 @@
+"""The aiogram bot: handlers that parse a Telegram update, call one service, and reply.
+
+Polling (`runbot`) and the webhook view feed updates into the same dispatcher.
+"""
+
+import logging
+from datetime import UTC, datetime
+
+from aiogram import Bot, Dispatcher, F, Router
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import TelegramAPIError
+from aiogram.filters import Command, CommandStart
+from aiogram.types import Message
+from django.conf import settings
+
+from conversations import services
+from telegram_gateway.db import call_service
+from telegram_gateway.mapping import incoming_from_message
+from telegram_gateway.texts import bot_text
+
+logger = logging.getLogger(__name__)
+
+ALLOWED_UPDATES = ["message", "edited_message", "channel_post", "edited_channel_post"]
+
+
+def build_bot(token: str | None = None, api_base: str | None = None) -> Bot:
+    """Return a bot for TELEGRAM_API_BASE: Telegram, a local Bot API server or the emulator."""
+    server = TelegramAPIServer.from_base(api_base or settings.TELEGRAM_API_BASE)
+    return Bot(token or settings.TELEGRAM_BOT_TOKEN, session=AiohttpSession(api=server))
+
+
+async def reply(message: Message, key: str, **values: object) -> None:
+    """Answer the client; a failed notice is logged, never a reason to re-process the update."""
+    text = bot_text(key, message.from_user.language_code, **values)
+    try:
+        await message.answer(text)
+    except TelegramAPIError as error:
+        logger.warning("could not send %r to chat %s: %s", key, message.chat.id, error)
+
+
+async def on_start(message: Message) -> None:
+    await reply(message, "greeting", name=message.from_user.first_name)
+
+
+async def on_end(message: Message) -> None:
+    ended = await call_service(
+        services.session_end_for_client, telegram_id=str(message.from_user.id)
+    )
+    await reply(message, "ended" if ended else "nothing_to_end")
+
+
+async def on_message(message: Message) -> None:
+    incoming = incoming_from_message(message)
+    if incoming is None:
+        logger.info(
+            "unsupported %s message %s from %s",
+            message.content_type,
+            message.message_id,
+            message.chat.id,
+        )
+        await reply(message, "unsupported")
+        return
+    recorded = await call_service(services.chat_record_incoming, incoming=incoming)
+    if not (recorded.created and recorded.session_opened):
+        return
+    if recorded.session.cs_id:
+        await reply(message, "connected")
+    else:
+        position = await call_service(services.queue_position, session=recorded.session)
+        await reply(message, "queued", position=position)
+
+
+async def on_edit(message: Message) -> None:
+    incoming = incoming_from_message(message)
+    if incoming is None:
+        return
+    await call_service(
+        services.chat_edit_incoming,
+        telegram_id=incoming.telegram_id,
+        telegram_message_id=incoming.telegram_message_id,
+        text=incoming.text,
+        edited_at=datetime.fromtimestamp(message.edit_date, UTC) if message.edit_date else None,
+    )
+
+
+async def on_not_private(message: Message) -> None:
+    # The help desk serves one person at a time; groups and channels are not conversations.
+    logger.info(
+        "ignored %s message from %s chat %s",
+        message.content_type,
+        message.chat.type,
+        message.chat.id,
+    )
+
+
+def build_dispatcher() -> Dispatcher:
+    """Return a dispatcher with fresh routers (an aiogram router joins one dispatcher only)."""
+    private = Router(name="private chats")
+    private.message.filter(F.chat.type == "private")
+    private.edited_message.filter(F.chat.type == "private")
+    private.message.register(on_start, CommandStart())
+    private.message.register(on_end, Command("end"))
+    private.message.register(on_message)
+    private.edited_message.register(on_edit)
+
+    others = Router(name="groups and channels")
+    for observer in (
+        others.message,
+        others.edited_message,
+        others.channel_post,
+        others.edited_channel_post,
+    ):
+        observer.register(on_not_private)
+
+    dispatcher = Dispatcher()
+    dispatcher.include_routers(private, others)
+    return dispatcher

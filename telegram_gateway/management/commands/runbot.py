@@ -1,0 +1,65 @@
+import asyncio
+import logging
+import signal
+
+from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
+from aiogram.utils.token import TokenValidationError
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from telegram_gateway.bot import build_bot, build_dispatcher
+from telegram_gateway.polling import FatalBotAPIError, UpdatePoller
+
+logger = logging.getLogger("telegram_gateway.runbot")
+
+
+class Command(BaseCommand):
+    help = (
+        "Run the Telegram bot by long polling TELEGRAM_API_BASE with TELEGRAM_BOT_TOKEN. "
+        "Stops cleanly on SIGINT/SIGTERM."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--poll-timeout",
+            type=int,
+            default=settings.TELEGRAM_POLL_TIMEOUT,
+            help="Seconds one getUpdates long poll waits (default: TELEGRAM_POLL_TIMEOUT).",
+        )
+
+    def handle(self, *args, poll_timeout, **options):
+        if not settings.TELEGRAM_BOT_TOKEN:
+            raise CommandError("TELEGRAM_BOT_TOKEN is not set: get a token from @BotFather.")
+        try:
+            bot = build_bot()
+        except TokenValidationError as error:
+            raise CommandError(f"TELEGRAM_BOT_TOKEN is malformed: {error}") from None
+        asyncio.run(self._run(bot, poll_timeout))
+
+    async def _run(self, bot, poll_timeout: int) -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        try:
+            try:
+                me = await bot.get_me()
+            except TelegramUnauthorizedError:
+                raise CommandError(
+                    "Telegram rejected TELEGRAM_BOT_TOKEN (401 Unauthorized)."
+                ) from None
+            except TelegramNetworkError as error:
+                raise CommandError(
+                    f"Cannot reach the Bot API at {settings.TELEGRAM_API_BASE}: {error}"
+                ) from None
+            logger.info(
+                "bot @%s is running: long polling %s", me.username, settings.TELEGRAM_API_BASE
+            )
+            poller = UpdatePoller(bot, build_dispatcher(), stop=stop, poll_timeout=poll_timeout)
+            try:
+                await poller.run()
+            except FatalBotAPIError as error:
+                raise CommandError(str(error)) from None
+            logger.info("bot @%s stopped after %d update(s)", me.username, poller.handled)
+        finally:
+            await bot.session.close()

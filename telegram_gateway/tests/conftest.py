@@ -1,0 +1,58 @@
+import asyncio
+import threading
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from telegram_gateway.bot import build_bot, build_dispatcher
+from telegram_gateway.emulator.pytest_fixtures import bot_token, emulator  # noqa: F401
+from telegram_gateway.polling import UpdatePoller
+
+
+class BotThread:
+    """The real bot (dispatcher + exactly-once poller) on its own loop, polling the emulator."""
+
+    def __init__(self, base_url: str, token: str) -> None:
+        self.base_url, self.token = base_url, token
+        self.ready = threading.Event()
+        self.thread = threading.Thread(target=lambda: asyncio.run(self._serve()), daemon=True)
+        self.poller: UpdatePoller | None = None
+
+    async def _serve(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.stop_event = asyncio.Event()
+        bot = build_bot(self.token, self.base_url)
+        self.poller = UpdatePoller(bot, build_dispatcher(), stop=self.stop_event, poll_timeout=1)
+        self.ready.set()
+        try:
+            await self.poller.run()
+        finally:
+            await bot.session.close()
+
+    def start(self) -> "BotThread":
+        self.thread.start()
+        self.ready.wait(5)
+        return self
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.stop_event.set)
+        self.thread.join(15)
+        assert not self.thread.is_alive(), "the bot did not stop"
+
+
+@pytest.fixture
+def running_bot(emulator, bot_token, transactional_db) -> Iterator[BotThread]:  # noqa: F811
+    bot = BotThread(emulator.base_url, bot_token).start()
+    yield bot
+    bot.stop()
+
+
+def wait_until(condition: Callable[[], object], timeout: float = 10.0) -> object:
+    """Poll until `condition()` is truthy (the bot works in other threads)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if result := condition():
+            return result
+        time.sleep(0.02)
+    raise AssertionError(f"condition not met within {timeout}s")
