@@ -88,6 +88,14 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def aiogram_import_floor_mb() -> float:
+    """Peak RSS of a Python that only imports aiogram: the bot's floor, for reference."""
+    import resource
+
+    subprocess.run([sys.executable, "-c", "import aiogram.types"], check=True)
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=1000)
@@ -97,6 +105,7 @@ def main() -> None:
 
     fresh_database()
     ceiling = raw_insert_ceiling()
+    floor = aiogram_import_floor_mb()
 
     # Replies (queue/connected notices) go out at Telegram's pace in production; here
     # the emulator's limits are off so the figure measures ingestion alone.
@@ -136,7 +145,7 @@ def main() -> None:
     print(f"end to end:           {total / elapsed:,.0f} updates/s ({elapsed:.2f} s)")
     print(f"raw ceiling:          {ceiling:,.0f} single-row INSERT+COMMIT/s")
     print(f"ratio to ceiling:     {total / elapsed / ceiling:.2f}")
-    print(f"bot peak RSS:         {rss:.0f} MB")
+    print(f"bot peak RSS:         {rss:.0f} MB (import aiogram alone: {floor:.0f} MB)")
 
 
 if __name__ == "__main__":

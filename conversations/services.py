@@ -2,7 +2,7 @@
 
 Every function here is synchronous and runs in one transaction; async callers (the
 bot, consumers) wrap them with `sync_to_async`. Lock order, to stay deadlock-free:
-client row → online agent rows → waiting session rows.
+client rows (by id) → online agent rows (by id) → waiting session rows.
 """
 
 import logging
@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from urllib.parse import quote
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
@@ -46,120 +46,147 @@ class RecordedMessage:
     session_opened: bool
 
 
-def client_create_if_missing(*, telegram_id: str, name: str, username: str | None) -> None:
-    """Create the client unless a concurrent call already did.
+def clients_create_missing(*, senders: dict[str, IncomingMessage]) -> None:
+    """Create the clients among `senders` (by Telegram id) that do not exist yet.
 
-    Call it outside any transaction: a duplicate-key insert inside one keeps a shared
-    lock on the row, and two such transactions then deadlock on `select_for_update`.
+    Runs in its own statement, outside the recording transaction: a duplicate-key
+    insert inside one keeps a shared lock on the row, and two such transactions
+    then deadlock on `select_for_update`. INSERT IGNORE lets a concurrent creator win.
     """
-    try:
-        with transaction.atomic():
-            Client.objects.create(telegram_id=telegram_id, name=name, username=username)
-    except IntegrityError:
-        pass
+    known = set(
+        Client.objects.filter(telegram_id__in=senders).values_list("telegram_id", flat=True)
+    )
+    missing = [
+        Client(telegram_id=telegram_id, name=message.name, username=message.username)
+        for telegram_id, message in senders.items()
+        if telegram_id not in known
+    ]
+    if missing:
+        Client.objects.bulk_create(missing, ignore_conflicts=True)
 
 
-def client_lock(*, telegram_id: str, name: str, username: str | None) -> Client | None:
-    """Return the client locked for the current transaction and brought up to date.
+def _clients_lock(*, senders: dict[str, IncomingMessage]) -> dict[str, Client]:
+    """Lock the senders' client rows (in id order) and bring names up to date.
 
     The row lock serialises all work on one client: it is what keeps a client to
-    one ACTIVE session and its messages stored once. None if there is no such client.
+    one ACTIVE session and its messages stored once.
     """
-    client = Client.objects.select_for_update().filter(telegram_id=telegram_id).first()
-    if client is not None and (client.name, client.username) != (name, username):
-        client.name, client.username = name, username
-        client.save(update_fields=["name", "username"])
-    return client
-
-
-def _lock_online_agents() -> list[User]:
-    # Locking every online agent (in id order) serialises allocations, so the
-    # workload counts read next cannot go stale before the assignment commits.
-    return list(
-        User.objects.select_for_update()
-        .filter(role=User.Role.CS, status_online=True, is_active=True)
+    clients = {
+        client.telegram_id: client
+        for client in Client.objects.select_for_update()
+        .filter(telegram_id__in=senders)
         .order_by("id")
-    )
+    }
+    renamed = []
+    for telegram_id, client in clients.items():
+        message = senders[telegram_id]
+        if (client.name, client.username) != (message.name, message.username):
+            client.name, client.username = message.name, message.username
+            renamed.append(client)
+    if renamed:
+        Client.objects.bulk_update(renamed, ["name", "username"])
+    return clients
 
 
-def _active_loads(agents: list[User]) -> dict[str, int]:
-    rows = (
-        Session.objects.filter(status=Session.Status.ACTIVE, cs__in=agents)
-        .values_list("cs")
-        .annotate(active=Count("id"))
-    )
-    return dict(rows)
+class _Allocator:
+    """The spec's least-workload choice among online agents, locked for this transaction."""
 
+    def __init__(self) -> None:
+        # Locking every online agent (in id order) serialises allocations, so the
+        # workload counts read next cannot go stale before the assignment commits.
+        self.agents = list(
+            User.objects.select_for_update()
+            .filter(role=User.Role.CS, status_online=True, is_active=True)
+            .order_by("id")
+        )
+        self.loads = dict(
+            Session.objects.filter(status=Session.Status.ACTIVE, cs__in=self.agents)
+            .values_list("cs")
+            .annotate(active=Count("id"))
+        )
+        self.assigned_agents: set[User] = set()
 
-def _least_busy(agents: list[User], loads: dict[str, int]) -> User | None:
-    cap = settings.MAX_ACTIVE_SESSIONS_PER_CS
-    available = [a for a in agents if not cap or loads.get(a.id, 0) < cap]
-    if not available:
-        return None
-    return min(
-        available,
-        key=lambda a: (loads.get(a.id, 0), a.last_assigned_at or NEVER_ASSIGNED, a.id),
-    )
+    def assign(self, session: Session) -> bool:
+        """Give `session` (unsaved, or saved by the caller) to the least busy agent."""
+        cap = settings.MAX_ACTIVE_SESSIONS_PER_CS
+        available = [a for a in self.agents if not cap or self.loads.get(a.id, 0) < cap]
+        if not available:
+            return False
+        agent = min(
+            available,
+            key=lambda a: (self.loads.get(a.id, 0), a.last_assigned_at or NEVER_ASSIGNED, a.id),
+        )
+        session.cs = agent
+        agent.last_assigned_at = timezone.now()
+        self.loads[agent.id] = self.loads.get(agent.id, 0) + 1
+        self.assigned_agents.add(agent)
+        return True
 
-
-def _assign(session: Session, agent: User, loads: dict[str, int]) -> None:
-    now = timezone.now()
-    session.cs = agent
-    session.save(update_fields=["cs"])
-    agent.last_assigned_at = now
-    agent.save(update_fields=["last_assigned_at"])
-    loads[agent.id] = loads.get(agent.id, 0) + 1
-
-
-def session_open_or_join(*, client: Client) -> tuple[Session, bool]:
-    """Return the client's ACTIVE session, opening and allocating one if there is none.
-
-    The caller must hold the client's row lock (see `client_lock`); the unique
-    `active_client_id` column backs this up in the database itself.
-    """
-    session = Session.objects.filter(client=client, status=Session.Status.ACTIVE).first()
-    if session is not None:
-        return session, False
-    agents = _lock_online_agents()
-    loads = _active_loads(agents)
-    agent = _least_busy(agents, loads)
-    session = Session.objects.create(client=client)
-    if agent is not None:
-        _assign(session, agent, loads)
-    return session, True
+    def save(self) -> None:
+        if self.assigned_agents:
+            User.objects.bulk_update(self.assigned_agents, ["last_assigned_at"])
 
 
 def chat_record_incoming(*, incoming: IncomingMessage) -> RecordedMessage:
     """Store a client's message exactly once, in its ACTIVE session."""
-    sender = {
-        "telegram_id": incoming.telegram_id,
-        "name": incoming.name,
-        "username": incoming.username,
-    }
+    return chat_record_incoming_many(incomings=[incoming])[0]
+
+
+def chat_record_incoming_many(*, incomings: list[IncomingMessage]) -> list[RecordedMessage]:
+    """Store clients' messages, in order, in one transaction of a handful of queries.
+
+    Each message lands once (a Telegram message id seen before, in any of the
+    client's sessions, returns the stored chat) in its client's ACTIVE session,
+    which is opened and allocated when there is none.
+    """
+    senders = {incoming.telegram_id: incoming for incoming in incomings}  # latest name wins
+    clients_create_missing(senders=senders)
     with transaction.atomic():
-        client = client_lock(**sender)
-        if client is not None:
-            return _chat_record_for_locked_client(client=client, incoming=incoming)
-    client_create_if_missing(**sender)  # a first message: create, then lock as usual
-    with transaction.atomic():
-        client = client_lock(**sender)
-        return _chat_record_for_locked_client(client=client, incoming=incoming)
+        clients = _clients_lock(senders=senders)
+        stored = {
+            (chat.session.client_id, chat.telegram_message_id): chat
+            for chat in Chat.objects.select_related("session").filter(
+                session__client__in=clients.values(),
+                sender_type=Chat.SenderType.CLIENT,
+                telegram_message_id__in={i.telegram_message_id for i in incomings},
+            )
+        }
+        active = {
+            session.client_id: session
+            for session in Session.objects.filter(
+                client__in=clients.values(), status=Session.Status.ACTIVE
+            )
+        }
+        allocator = None
+        opened, new_chats, results = [], [], []
+        for incoming in incomings:
+            client = clients[incoming.telegram_id]
+            key = (client.id, incoming.telegram_message_id)
+            if key in stored:
+                chat = stored[key]
+                results.append(
+                    RecordedMessage(chat, chat.session, created=False, session_opened=False)
+                )
+                continue
+            session = active.get(client.id)
+            if opens_session := session is None:
+                allocator = allocator or _Allocator()
+                session = active[client.id] = Session(client=client)
+                allocator.assign(session)
+                opened.append(session)
+            chat = stored[key] = _client_chat(session, incoming)
+            new_chats.append(chat)
+            results.append(RecordedMessage(chat, session, True, opens_session))
+        # The unique active_client_id column refuses a second ACTIVE session even
+        # if the locking above were ever bypassed.
+        Session.objects.bulk_create(opened)
+        if allocator:
+            allocator.save()
+        Chat.objects.bulk_create(new_chats)
+    return results
 
 
-def _chat_record_for_locked_client(*, client: Client, incoming: IncomingMessage) -> RecordedMessage:
-    stored = (
-        Chat.objects.select_related("session")
-        .filter(
-            session__client=client,
-            sender_type=Chat.SenderType.CLIENT,
-            telegram_message_id=incoming.telegram_message_id,
-        )
-        .first()
-    )
-    if stored is not None:
-        return RecordedMessage(stored, stored.session, created=False, session_opened=False)
-
-    session, opened = session_open_or_join(client=client)
+def _client_chat(session: Session, incoming: IncomingMessage) -> Chat:
     chat = Chat(
         session=session,
         sender_type=Chat.SenderType.CLIENT,
@@ -171,8 +198,7 @@ def _chat_record_for_locked_client(*, client: Client, incoming: IncomingMessage)
     )
     if incoming.telegram_file_id:
         chat.file_url = chat_file_url(chat_id=chat.id, file_name=incoming.file_name)
-    chat.save(force_insert=True)
-    return RecordedMessage(chat, session, created=True, session_opened=opened)
+    return chat
 
 
 def chat_file_url(*, chat_id: str, file_name: str) -> str:
@@ -237,21 +263,31 @@ def queue_drain() -> list[Session]:
 
     Called when an agent comes online, ends a session or gains capacity.
     """
-    agents = _lock_online_agents()
-    if not agents:
+    allocator = _Allocator()
+    if not allocator.agents:
         return []
-    loads = _active_loads(agents)
     assigned = []
     waiting = Session.objects.select_for_update().filter(
         status=Session.Status.ACTIVE, cs__isnull=True
     )
     for session in waiting.order_by("created_at", "id"):
-        agent = _least_busy(agents, loads)
-        if agent is None:
+        if not allocator.assign(session):
             break
-        _assign(session, agent, loads)
         assigned.append(session)
+    Session.objects.bulk_update(assigned, ["cs"])
+    allocator.save()
     return assigned
+
+
+@transaction.atomic
+def agent_presence_set(*, agent: User, online: bool) -> list[Session]:
+    """Set an agent online or offline; coming online pulls waiting sessions from the queue.
+
+    Going offline keeps the agent's sessions: clients are not reshuffled mid-conversation.
+    """
+    User.objects.filter(pk=agent.pk).update(status_online=online)
+    agent.status_online = online
+    return queue_drain() if online else []
 
 
 def queue_position(*, session: Session) -> int:

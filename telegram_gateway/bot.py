@@ -6,7 +6,7 @@ Polling (`runbot`) and the webhook view feed updates into the same dispatcher.
 import logging
 from datetime import UTC, datetime
 
-from aiogram import Bot, Dispatcher, F, Router
+from aiogram import Bot, Dispatcher, Router
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramAPIError
@@ -17,6 +17,7 @@ from django.conf import settings
 from conversations import services
 from telegram_gateway.db import call_service
 from telegram_gateway.mapping import incoming_from_message
+from telegram_gateway.recorder import record_incoming
 from telegram_gateway.texts import bot_text
 
 logger = logging.getLogger(__name__)
@@ -37,6 +38,11 @@ async def reply(message: Message, key: str, **values: object) -> None:
         await message.answer(text)
     except TelegramAPIError as error:
         logger.warning("could not send %r to chat %s: %s", key, message.chat.id, error)
+
+
+async def is_private(message: Message) -> bool:
+    # An async filter: aiogram runs sync ones (magic F filters too) in a thread per update.
+    return message.chat.type == "private"
 
 
 async def on_start(message: Message) -> None:
@@ -61,7 +67,7 @@ async def on_message(message: Message) -> None:
         )
         await reply(message, "unsupported")
         return
-    recorded = await call_service(services.chat_record_incoming, incoming=incoming)
+    recorded = await record_incoming(incoming)
     if not (recorded.created and recorded.session_opened):
         return
     if recorded.session.cs_id:
@@ -97,8 +103,8 @@ async def on_not_private(message: Message) -> None:
 def build_dispatcher() -> Dispatcher:
     """Return a dispatcher with fresh routers (an aiogram router joins one dispatcher only)."""
     private = Router(name="private chats")
-    private.message.filter(F.chat.type == "private")
-    private.edited_message.filter(F.chat.type == "private")
+    private.message.filter(is_private)
+    private.edited_message.filter(is_private)
     private.message.register(on_start, CommandStart())
     private.message.register(on_end, Command("end"))
     private.message.register(on_message)
@@ -113,6 +119,6 @@ def build_dispatcher() -> Dispatcher:
     ):
         observer.register(on_not_private)
 
-    dispatcher = Dispatcher()
+    dispatcher = Dispatcher(disable_fsm=True)  # no conversation state kept in the bot
     dispatcher.include_routers(private, others)
     return dispatcher

@@ -4,6 +4,7 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
+from django.db import OperationalError
 
 from telegram_gateway.bot import build_bot, build_dispatcher
 from telegram_gateway.emulator.pytest_fixtures import bot_token, emulator  # noqa: F401
@@ -52,7 +53,10 @@ def wait_until(condition: Callable[[], object], timeout: float = 10.0) -> object
     """Poll until `condition()` is truthy (the bot works in other threads)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if result := condition():
-            return result
+        try:
+            if result := condition():
+                return result
+        except OperationalError:
+            pass  # SQLite's shared in-memory test database locks whole tables briefly
         time.sleep(0.02)
     raise AssertionError(f"condition not met within {timeout}s")

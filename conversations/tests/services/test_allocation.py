@@ -1,13 +1,18 @@
+from collections import Counter
 from datetime import timedelta
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 
 from accounts.models import User
 from conversations.models import Chat, Session
 from conversations.services import (
     IncomingMessage,
+    agent_presence_set,
     chat_record_incoming,
+    chat_record_incoming_many,
     queue_drain,
     queue_position,
     session_end,
@@ -113,3 +118,55 @@ class TestQueue:
         second_waiting.refresh_from_db()
         assert first_waiting.cs == assigned[1].cs
         assert second_waiting.cs is None
+
+
+class TestPresence:
+    def test_coming_online_pulls_waiting_sessions(self, make_user):
+        waiting = open_session("1")
+        agent = make_user("cs1@helpdesk.com")
+
+        assigned = agent_presence_set(agent=agent, online=True)
+
+        waiting.refresh_from_db()
+        assert assigned == [waiting]
+        assert waiting.cs == agent
+        agent.refresh_from_db()
+        assert agent.status_online
+
+    def test_going_offline_keeps_the_agents_sessions(self, agents):
+        session = open_session("1")
+        agent_presence_set(agent=session.cs, online=False)
+
+        session.refresh_from_db()
+        assert session.cs is not None
+        assert open_session("2").cs != session.cs
+
+    def test_the_presence_command_sets_an_agent_online(self, make_user):
+        waiting = open_session("1")
+        make_user("cs9@helpdesk.com")
+        out = StringIO()
+
+        call_command("presence", "CS9@helpdesk.com", "--online", stdout=out)
+
+        waiting.refresh_from_db()
+        assert waiting.cs.email == "cs9@helpdesk.com"
+        assert "1 waiting session(s) assigned" in out.getvalue()
+
+
+class TestManyAtOnce:
+    def test_a_batch_keeps_order_dedupes_and_spreads_new_sessions(self, agents):
+        batch = [message_from(str(n % 6), message_id=n) for n in range(12)]
+        batch.append(message_from("0", message_id=0))  # the same message again
+
+        results = chat_record_incoming_many(incomings=batch)
+
+        assert [r.created for r in results] == [True] * 12 + [False]
+        assert results[-1].chat == results[0].chat
+        assert [r.session_opened for r in results[:12]] == [True] * 6 + [False] * 6
+        loads = Counter(Session.objects.values_list("cs", flat=True))
+        assert sorted(loads.values()) == [2, 2, 2]
+        for client in range(6):
+            ids = Chat.objects.filter(session__client__telegram_id=str(client)).order_by(
+                "created_at", "id"
+            )
+            assert list(ids.values_list("telegram_message_id", flat=True)) == [client, client + 6]

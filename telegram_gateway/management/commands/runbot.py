@@ -7,7 +7,9 @@ from aiogram.utils.token import TokenValidationError
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from conversations.services import queue_drain
 from telegram_gateway.bot import build_bot, build_dispatcher
+from telegram_gateway.db import TRANSIENT_DATABASE_ERRORS, call_service
 from telegram_gateway.polling import FatalBotAPIError, UpdatePoller
 
 logger = logging.getLogger("telegram_gateway.runbot")
@@ -55,6 +57,7 @@ class Command(BaseCommand):
             logger.info(
                 "bot @%s is running: long polling %s", me.username, settings.TELEGRAM_API_BASE
             )
+            await self._drain_queue()
             poller = UpdatePoller(bot, build_dispatcher(), stop=stop, poll_timeout=poll_timeout)
             try:
                 await poller.run()
@@ -63,3 +66,13 @@ class Command(BaseCommand):
             logger.info("bot @%s stopped after %d update(s)", me.username, poller.handled)
         finally:
             await bot.session.close()
+
+    async def _drain_queue(self) -> None:
+        # Capacity may have grown while the bot was down (a raised cap, agents online).
+        try:
+            assigned = await call_service(queue_drain)
+        except TRANSIENT_DATABASE_ERRORS as error:
+            logger.warning("could not check the waiting queue at start: %s", error)
+            return
+        if assigned:
+            logger.info("assigned %d waiting session(s) at start", len(assigned))
