@@ -233,3 +233,21 @@ def test_the_same_message_seen_twice_is_stored_once(emulator, running_bot, ann, 
 
     chats = stored(2)
     assert [c.message for c in chats] == ["only once", "next"]
+
+
+def test_channel_posts_are_ignored(emulator, running_bot, ann, online_agent):
+    emulator.inject_update(
+        {
+            "channel_post": {
+                "message_id": 1,
+                "date": 1_700_000_000,
+                "chat": {"id": -100777, "type": "channel", "title": "News"},
+                "text": "announcement",
+            }
+        }
+    )
+    emulator.inject_message(ann, "private hello")
+
+    (chat,) = stored()
+    assert chat.message == "private hello"
+    assert emulator.sent(chat_id=-100777) == []

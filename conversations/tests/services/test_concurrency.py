@@ -9,7 +9,7 @@ from django.db import connection
 
 from accounts.models import User
 from conversations.models import Chat, Session
-from conversations.services import IncomingMessage, chat_record_incoming
+from conversations.services import IncomingMessage, agent_presence_set, chat_record_incoming
 
 pytestmark = [pytest.mark.mariadb, pytest.mark.django_db(transaction=True)]
 
@@ -66,3 +66,28 @@ def test_the_same_message_delivered_twice_at_once_is_stored_once(make_user):
     record_all_at_once([text("888", 5) for _ in range(8)])
 
     assert Chat.objects.filter(telegram_message_id=5).count() == 1
+
+
+def test_agents_coming_online_together_share_the_queue_without_overlap(make_user, settings):
+    settings.MAX_ACTIVE_SESSIONS_PER_CS = 5
+    record_all_at_once([text(f"{2000 + n}", 1) for n in range(12)])  # nobody online: all wait
+    agents = [make_user(f"cs{n}@helpdesk.com") for n in (1, 2)]
+    start = threading.Barrier(2)
+
+    def come_online(agent):
+        try:
+            start.wait()
+            agent_presence_set(agent=agent, online=True)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for future in [pool.submit(come_online, a) for a in agents]:
+            future.result()
+
+    loads = Counter(Session.objects.exclude(cs=None).values_list("cs", flat=True))
+    assert sorted(loads.values()) == [5, 5]
+    waiting = Session.objects.filter(cs=None).order_by("created_at", "id")
+    assert waiting.count() == 2
+    oldest_assigned = Session.objects.exclude(cs=None).order_by("created_at", "id").last()
+    assert oldest_assigned.created_at <= waiting.first().created_at
