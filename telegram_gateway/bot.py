@@ -14,7 +14,7 @@ from aiogram.filters import Command, CommandStart
 from aiogram.types import Message
 from django.conf import settings
 
-from conversations import services
+from conversations import selectors, services
 from telegram_gateway.db import call_service
 from telegram_gateway.mapping import incoming_from_message
 from telegram_gateway.recorder import record_incoming
@@ -73,7 +73,7 @@ async def on_message(message: Message) -> None:
     if recorded.session.cs_id:
         await reply(message, "connected")
     else:
-        position = await call_service(services.queue_position, session=recorded.session)
+        position = await call_service(selectors.queue_position, session=recorded.session)
         await reply(message, "queued", position=position)
 
 

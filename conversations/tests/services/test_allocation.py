@@ -8,13 +8,13 @@ from django.utils import timezone
 
 from accounts.models import User
 from conversations.models import Chat, Session
+from conversations.selectors import queue_position
 from conversations.services import (
     IncomingMessage,
     agent_presence_set,
     chat_record_incoming,
     chat_record_incoming_many,
     queue_drain,
-    queue_position,
     session_end,
 )
 

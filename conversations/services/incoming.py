@@ -1,26 +1,17 @@
-"""Writes to clients, sessions and chats: recording messages, session lifecycle, allocation.
-
-Every function here is synchronous and runs in one transaction; async callers (the
-bot, consumers) wrap them with `sync_to_async`. Lock order, to stay deadlock-free:
-client rows (by id) → online agent rows (by id) → waiting session rows.
-"""
+"""Recording what clients write: each Telegram message once, in its ACTIVE session."""
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from urllib.parse import quote
 
-from django.conf import settings
 from django.db import transaction
-from django.db.models import Count
 from django.utils import timezone
 
-from accounts.models import User
 from conversations.models import Chat, Client, Session
+from conversations.services.sessions import Allocator
 
 logger = logging.getLogger(__name__)
-
-NEVER_ASSIGNED = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -88,45 +79,6 @@ def _clients_lock(*, senders: dict[str, IncomingMessage]) -> dict[str, Client]:
     return clients
 
 
-class _Allocator:
-    """The spec's least-workload choice among online agents, locked for this transaction."""
-
-    def __init__(self) -> None:
-        # Locking every online agent (in id order) serialises allocations, so the
-        # workload counts read next cannot go stale before the assignment commits.
-        self.agents = list(
-            User.objects.select_for_update()
-            .filter(role=User.Role.CS, status_online=True, is_active=True)
-            .order_by("id")
-        )
-        self.loads = dict(
-            Session.objects.filter(status=Session.Status.ACTIVE, cs__in=self.agents)
-            .values_list("cs")
-            .annotate(active=Count("id"))
-        )
-        self.assigned_agents: set[User] = set()
-
-    def assign(self, session: Session) -> bool:
-        """Give `session` (unsaved, or saved by the caller) to the least busy agent."""
-        cap = settings.MAX_ACTIVE_SESSIONS_PER_CS
-        available = [a for a in self.agents if not cap or self.loads.get(a.id, 0) < cap]
-        if not available:
-            return False
-        agent = min(
-            available,
-            key=lambda a: (self.loads.get(a.id, 0), a.last_assigned_at or NEVER_ASSIGNED, a.id),
-        )
-        session.cs = agent
-        agent.last_assigned_at = timezone.now()
-        self.loads[agent.id] = self.loads.get(agent.id, 0) + 1
-        self.assigned_agents.add(agent)
-        return True
-
-    def save(self) -> None:
-        if self.assigned_agents:
-            User.objects.bulk_update(self.assigned_agents, ["last_assigned_at"])
-
-
 def chat_record_incoming(*, incoming: IncomingMessage) -> RecordedMessage:
     """Store a client's message exactly once, in its ACTIVE session."""
     return chat_record_incoming_many(incomings=[incoming])[0]
@@ -170,7 +122,7 @@ def chat_record_incoming_many(*, incomings: list[IncomingMessage]) -> list[Recor
                 continue
             session = active.get(client.id)
             if opens_session := session is None:
-                allocator = allocator or _Allocator()
+                allocator = allocator or Allocator()
                 session = active[client.id] = Session(client=client)
                 allocator.assign(session)
                 opened.append(session)
@@ -230,70 +182,3 @@ def chat_edit_incoming(
     chat.edited_at = edited_at or timezone.now()
     chat.save(update_fields=["message", "edited_at"])
     return chat
-
-
-@transaction.atomic
-def session_end(*, session: Session) -> Session:
-    """End an ACTIVE session and hand the freed capacity to the waiting queue."""
-    session = Session.objects.select_for_update().get(pk=session.pk)
-    if session.status == Session.Status.ENDED:
-        return session
-    session.status = Session.Status.ENDED
-    session.ended_at = timezone.now()
-    session.save(update_fields=["status", "ended_at"])
-    if session.cs_id is not None:
-        queue_drain()
-    return session
-
-
-@transaction.atomic
-def session_end_for_client(*, telegram_id: str) -> Session | None:
-    """End the client's ACTIVE session, if it has one (the client's /end)."""
-    session = (
-        Session.objects.select_for_update()
-        .filter(client__telegram_id=telegram_id, status=Session.Status.ACTIVE)
-        .first()
-    )
-    return session_end(session=session) if session else None
-
-
-@transaction.atomic
-def queue_drain() -> list[Session]:
-    """Assign waiting sessions, oldest first, while any online agent has capacity.
-
-    Called when an agent comes online, ends a session or gains capacity.
-    """
-    allocator = _Allocator()
-    if not allocator.agents:
-        return []
-    assigned = []
-    waiting = Session.objects.select_for_update().filter(
-        status=Session.Status.ACTIVE, cs__isnull=True
-    )
-    for session in waiting.order_by("created_at", "id"):
-        if not allocator.assign(session):
-            break
-        assigned.append(session)
-    Session.objects.bulk_update(assigned, ["cs"])
-    allocator.save()
-    return assigned
-
-
-@transaction.atomic
-def agent_presence_set(*, agent: User, online: bool) -> list[Session]:
-    """Set an agent online or offline; coming online pulls waiting sessions from the queue.
-
-    Going offline keeps the agent's sessions: clients are not reshuffled mid-conversation.
-    """
-    User.objects.filter(pk=agent.pk).update(status_online=online)
-    agent.status_online = online
-    return queue_drain() if online else []
-
-
-def queue_position(*, session: Session) -> int:
-    """1 for the next session to be assigned; 0 when the session has an agent."""
-    if session.cs_id is not None:
-        return 0
-    return Session.objects.filter(
-        status=Session.Status.ACTIVE, cs__isnull=True, created_at__lte=session.created_at
-    ).count()

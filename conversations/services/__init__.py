@@ -1,0 +1,30 @@
+"""Writes to clients, sessions and chats. Every function is synchronous and
+transactional; async callers (the bot, consumers) wrap them with `sync_to_async`."""
+
+from conversations.services.incoming import (
+    IncomingMessage,
+    RecordedMessage,
+    chat_edit_incoming,
+    chat_file_url,
+    chat_record_incoming,
+    chat_record_incoming_many,
+)
+from conversations.services.sessions import (
+    agent_presence_set,
+    queue_drain,
+    session_end,
+    session_end_for_client,
+)
+
+__all__ = [
+    "IncomingMessage",
+    "RecordedMessage",
+    "agent_presence_set",
+    "chat_edit_incoming",
+    "chat_file_url",
+    "chat_record_incoming",
+    "chat_record_incoming_many",
+    "queue_drain",
+    "session_end",
+    "session_end_for_client",
+]
