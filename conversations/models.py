@@ -88,6 +88,13 @@ class Chat(models.Model):
         CLIENT = "CLIENT", _("Client")
         CS = "CS", _("Agent")
 
+    class DeliveryStatus(models.TextChoices):
+        # Only agents' messages are delivered; clients' have "" here.
+        PENDING = "PENDING", _("Pending")
+        SENDING = "SENDING", _("Sending")
+        SENT = "SENT", _("Sent")
+        FAILED = "FAILED", _("Failed")
+
     class MessageType(models.TextChoices):
         TEXT = "TEXT", _("Text")
         IMAGE = "IMAGE", _("Image")
@@ -115,6 +122,21 @@ class Chat(models.Model):
         _("Telegram file id"), max_length=255, blank=True, default="", db_default=""
     )
     edited_at = models.DateTimeField(_("edited at"), null=True, blank=True)
+    # The file's bytes when we hold them: an agent's upload, or a cached client file.
+    local_file = models.FileField(
+        _("stored file"), upload_to="chats/%Y/%m/", max_length=255, blank=True, db_default=""
+    )
+    delivery_status = models.CharField(
+        _("delivery"), max_length=7, choices=DeliveryStatus, blank=True, default="", db_default=""
+    )
+    delivery_error = models.CharField(
+        _("delivery error"), max_length=255, blank=True, default="", db_default=""
+    )
+    delivery_attempts = models.PositiveSmallIntegerField(default=0, db_default=0)
+    # Parts of a long message Telegram already accepted, so a retry sends only the rest.
+    delivery_parts_sent = models.PositiveSmallIntegerField(default=0, db_default=0)
+    # PENDING: not before this time. SENDING: the worker's claim expires then.
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         db_table = "chats"
@@ -124,6 +146,7 @@ class Chat(models.Model):
         indexes = [
             models.Index(fields=["session", "created_at"], name="idx_chats_session_created"),
             models.Index(fields=["session", "sender_type", "is_read"], name="idx_chats_unread"),
+            models.Index(fields=["delivery_status", "next_attempt_at"], name="idx_chats_delivery"),
         ]
         constraints = [
             models.UniqueConstraint(

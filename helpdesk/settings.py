@@ -144,6 +144,34 @@ STORAGES = {
 # Most ACTIVE sessions one agent is given; 0 means no cap. Beyond it sessions wait in the queue.
 MAX_ACTIVE_SESSIONS_PER_CS = env.int("MAX_ACTIVE_SESSIONS_PER_CS", default=0)
 
+# Agents' uploads: largest size, and the content types that may be sent.
+UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=20 * 2**20)
+UPLOAD_ALLOWED_TYPES = env.list(
+    "UPLOAD_ALLOWED_TYPES",
+    default=[
+        "image/*",
+        "video/mp4",
+        "video/quicktime",
+        "audio/*",
+        "application/pdf",
+        "text/plain",
+        "text/csv",
+        "application/zip",
+        "application/msword",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.ms-excel",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ],
+)
+# Replies Telegram keeps failing (5xx, timeouts) are given up after this many seconds.
+DELIVERY_GIVE_UP_AFTER = env.int("DELIVERY_GIVE_UP_AFTER", default=24 * 3600)
+# Seconds between the delivery worker's looks for due replies from other processes.
+DELIVERY_POLL_INTERVAL = env.float("DELIVERY_POLL_INTERVAL", default=0.5)
+# Sends per second for the whole bot (Telegram allows about 30), and seconds between
+# two sends to one chat (Telegram allows about 1 per second).
+TELEGRAM_SEND_RATE = env.float("TELEGRAM_SEND_RATE", default=28)
+TELEGRAM_CHAT_SEND_INTERVAL = env.float("TELEGRAM_CHAT_SEND_INTERVAL", default=1.05)
+
 TELEGRAM_BOT_TOKEN = env.str("TELEGRAM_BOT_TOKEN", default="")
 TELEGRAM_API_BASE = env.str("TELEGRAM_API_BASE", default="https://api.telegram.org")
 TELEGRAM_WEBHOOK_SECRET = env.str("TELEGRAM_WEBHOOK_SECRET", default="")

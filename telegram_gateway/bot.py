@@ -17,6 +17,7 @@ from django.conf import settings
 from conversations import selectors, services
 from telegram_gateway.db import call_service
 from telegram_gateway.mapping import incoming_from_message
+from telegram_gateway.pacing import pacer
 from telegram_gateway.recorder import record_incoming
 from telegram_gateway.texts import bot_text
 
@@ -34,6 +35,7 @@ def build_bot(token: str | None = None, api_base: str | None = None) -> Bot:
 async def reply(message: Message, key: str, **values: object) -> None:
     """Answer the client; a failed notice is logged, never a reason to re-process the update."""
     text = bot_text(key, message.from_user.language_code, **values)
+    await pacer().wait_turn(message.chat.id)
     try:
         await message.answer(text)
     except TelegramAPIError as error:

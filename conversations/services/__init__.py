@@ -9,6 +9,18 @@ from conversations.services.incoming import (
     chat_record_incoming,
     chat_record_incoming_many,
 )
+from conversations.services.outbound import (
+    Delivery,
+    chat_retry_delivery,
+    chat_send,
+    deliveries_claim,
+    delivery_due,
+    delivery_mark_failed,
+    delivery_mark_sent,
+    delivery_progress,
+    delivery_release,
+    delivery_retry_later,
+)
 from conversations.services.sessions import (
     agent_presence_set,
     queue_drain,
@@ -17,6 +29,7 @@ from conversations.services.sessions import (
 )
 
 __all__ = [
+    "Delivery",
     "IncomingMessage",
     "RecordedMessage",
     "agent_presence_set",
@@ -24,6 +37,15 @@ __all__ = [
     "chat_file_url",
     "chat_record_incoming",
     "chat_record_incoming_many",
+    "chat_retry_delivery",
+    "chat_send",
+    "deliveries_claim",
+    "delivery_due",
+    "delivery_mark_failed",
+    "delivery_mark_sent",
+    "delivery_progress",
+    "delivery_release",
+    "delivery_retry_later",
     "queue_drain",
     "session_end",
     "session_end_for_client",

@@ -7,27 +7,38 @@ import pytest
 from django.db import OperationalError
 
 from telegram_gateway.bot import build_bot, build_dispatcher
+from telegram_gateway.delivery import DeliveryWorker
 from telegram_gateway.emulator.pytest_fixtures import bot_token, emulator  # noqa: F401
 from telegram_gateway.polling import UpdatePoller
 
 
 class BotThread:
-    """The real bot (dispatcher + exactly-once poller) on its own loop, polling the emulator."""
+    """The real bot on its own loop against the emulator: poller and/or delivery worker."""
 
-    def __init__(self, base_url: str, token: str) -> None:
+    def __init__(self, base_url: str, token: str, *, poll: bool = True, deliver: bool = True):
         self.base_url, self.token = base_url, token
+        self.poll, self.deliver = poll, deliver
         self.ready = threading.Event()
         self.thread = threading.Thread(target=lambda: asyncio.run(self._serve()), daemon=True)
         self.poller: UpdatePoller | None = None
+        self.worker: DeliveryWorker | None = None
 
     async def _serve(self) -> None:
         self.loop = asyncio.get_running_loop()
         self.stop_event = asyncio.Event()
         bot = build_bot(self.token, self.base_url)
-        self.poller = UpdatePoller(bot, build_dispatcher(), stop=self.stop_event, poll_timeout=1)
+        jobs = []
+        if self.poll:
+            self.poller = UpdatePoller(
+                bot, build_dispatcher(), stop=self.stop_event, poll_timeout=1
+            )
+            jobs.append(self.poller.run())
+        if self.deliver:
+            self.worker = DeliveryWorker(bot, stop=self.stop_event)
+            jobs.append(self.worker.run())
         self.ready.set()
         try:
-            await self.poller.run()
+            await asyncio.gather(*jobs)
         finally:
             await bot.session.close()
 
@@ -47,6 +58,28 @@ def running_bot(emulator, bot_token, transactional_db) -> Iterator[BotThread]:  
     bot = BotThread(emulator.base_url, bot_token).start()
     yield bot
     bot.stop()
+
+
+@pytest.fixture
+def start_worker(emulator, bot_token, transactional_db):  # noqa: F811
+    """Start delivery workers (no polling) against the emulator; all stopped at teardown."""
+    started = []
+
+    def start() -> BotThread:
+        worker = BotThread(emulator.base_url, bot_token, poll=False).start()
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        if worker.thread.is_alive():
+            worker.stop()
+
+
+@pytest.fixture(autouse=True)
+def media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
 
 
 def wait_until(condition: Callable[[], object], timeout: float = 10.0) -> object:

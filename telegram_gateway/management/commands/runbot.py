@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 from conversations.services import queue_drain
 from telegram_gateway.bot import build_bot, build_dispatcher
 from telegram_gateway.db import TRANSIENT_DATABASE_ERRORS, call_service
+from telegram_gateway.delivery import DeliveryWorker
 from telegram_gateway.polling import FatalBotAPIError, UpdatePoller
 
 logger = logging.getLogger("telegram_gateway.runbot")
@@ -17,8 +18,8 @@ logger = logging.getLogger("telegram_gateway.runbot")
 
 class Command(BaseCommand):
     help = (
-        "Run the Telegram bot by long polling TELEGRAM_API_BASE with TELEGRAM_BOT_TOKEN. "
-        "Stops cleanly on SIGINT/SIGTERM."
+        "Run the Telegram bot by long polling TELEGRAM_API_BASE with TELEGRAM_BOT_TOKEN, "
+        "and deliver agents' replies. Stops cleanly on SIGINT/SIGTERM."
     )
 
     def add_arguments(self, parser):
@@ -59,11 +60,21 @@ class Command(BaseCommand):
             )
             await self._drain_queue()
             poller = UpdatePoller(bot, build_dispatcher(), stop=stop, poll_timeout=poll_timeout)
+            worker = DeliveryWorker(bot, stop=stop)
+            delivering = asyncio.create_task(worker.run())
             try:
                 await poller.run()
             except FatalBotAPIError as error:
                 raise CommandError(str(error)) from None
-            logger.info("bot @%s stopped after %d update(s)", me.username, poller.handled)
+            finally:
+                stop.set()
+                await delivering
+            logger.info(
+                "bot @%s stopped after %d update(s) and %d sent repl(ies)",
+                me.username,
+                poller.handled,
+                worker.sent,
+            )
         finally:
             await bot.session.close()
 

@@ -1,0 +1,252 @@
+"""Agents' replies: stored first as PENDING chats, then delivered by the worker.
+
+The chat row is the outbox. A worker claims due rows (SKIP LOCKED, so several
+workers never take the same one), sends them to Telegram in order per session,
+and records the outcome here. A claim is a lease: a worker that dies mid-send
+leaves SENDING rows whose `next_attempt_at` passes, and they are claimed again.
+"""
+
+import mimetypes
+import random
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.db.models import Exists, F, OuterRef, Q, Value
+from django.db.models.functions import Coalesce
+from django.dispatch import Signal
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from conversations.models import Chat, Session
+from conversations.services.incoming import chat_file_url
+
+URL_PATTERN = re.compile(r"(https?://|www\.)\S+", re.IGNORECASE)
+
+# Sent after commit whenever a reply becomes due, so an in-process worker starts at
+# once instead of at its next poll. Receivers take no arguments beyond `sender`.
+delivery_due = Signal()
+
+Status = Chat.DeliveryStatus
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What a worker needs to send one chat, read in the claiming transaction."""
+
+    chat_id: str
+    session_id: str
+    telegram_chat_id: int
+    message_type: str
+    text: str
+    file_path: str  # absolute path of the stored file, "" when there is none
+    file_name: str
+    content_type: str
+    parts_sent: int
+    attempts: int
+
+
+def _message_type_for(content_type: str) -> str:
+    if content_type.startswith("image/"):
+        return Chat.MessageType.IMAGE
+    if content_type.startswith("video/"):
+        return Chat.MessageType.VIDEO
+    return Chat.MessageType.FILE
+
+
+def _check_upload(upload: UploadedFile) -> str:
+    """Return the upload's content type, or raise a ValidationError saying what is wrong."""
+    if upload.size > settings.UPLOAD_MAX_BYTES:
+        raise ValidationError(
+            _("The file is %(size)s MB; the limit is %(limit)s MB.")
+            % {
+                "size": round(upload.size / 2**20, 1),
+                "limit": round(settings.UPLOAD_MAX_BYTES / 2**20, 1),
+            },
+            code="too_large",
+        )
+    declared = (upload.content_type or "").split(";")[0].strip().lower()
+    guessed = mimetypes.guess_type(upload.name or "")[0] or ""
+    content_type = declared if declared and declared != "application/octet-stream" else guessed
+    if not any(
+        content_type == allowed
+        or (allowed.endswith("/*") and content_type.startswith(allowed[:-1]))
+        for allowed in settings.UPLOAD_ALLOWED_TYPES
+    ):
+        raise ValidationError(
+            _("Files of type %(type)s cannot be sent.") % {"type": content_type or "unknown"},
+            code="type_not_allowed",
+        )
+    return content_type
+
+
+def _notify_due() -> None:
+    transaction.on_commit(lambda: delivery_due.send(sender=Chat))
+
+
+@transaction.atomic
+def chat_send(
+    *, session: Session, agent: User, text: str = "", upload: UploadedFile | None = None
+) -> Chat:
+    """Store an agent's reply as PENDING; the delivery worker sends it after commit."""
+    text = text.strip()
+    if not text and upload is None:
+        raise ValidationError(_("Write a message or attach a file."), code="empty")
+    session = Session.objects.select_for_update().get(pk=session.pk)
+    if session.status != Session.Status.ACTIVE:
+        raise ValidationError(_("This session has ended."), code="ended")
+    chat = Chat(
+        session=session,
+        sender_type=Chat.SenderType.CS,
+        message=text,
+        message_type=Chat.MessageType.LINK if URL_PATTERN.search(text) else Chat.MessageType.TEXT,
+        is_read=True,
+        delivery_status=Status.PENDING,
+        next_attempt_at=timezone.now(),
+    )
+    if upload is not None:
+        chat.message_type = _message_type_for(_check_upload(upload))
+        chat.local_file.save(upload.name, upload, save=False)
+        chat.file_url = chat_file_url(chat_id=chat.id, file_name=upload.name)
+    chat.save(force_insert=True)
+    _notify_due()
+    return chat
+
+
+@transaction.atomic
+def chat_retry_delivery(*, chat: Chat) -> Chat:
+    """Queue a FAILED reply again (the console's retry button)."""
+    updated = Chat.objects.filter(pk=chat.pk, delivery_status=Status.FAILED).update(
+        delivery_status=Status.PENDING,
+        delivery_error="",
+        delivery_attempts=0,
+        next_attempt_at=timezone.now(),
+    )
+    if not updated:
+        raise ValidationError(_("Only a failed message can be retried."), code="not_failed")
+    _notify_due()
+    chat.refresh_from_db()
+    return chat
+
+
+def deliveries_claim(*, limit: int, lease: timedelta = timedelta(seconds=60)) -> list[Delivery]:
+    """Claim up to `limit` due replies, at most the oldest undelivered one per session."""
+    now = timezone.now()
+    undelivered = Chat.objects.filter(
+        sender_type=Chat.SenderType.CS, delivery_status__in=[Status.PENDING, Status.SENDING]
+    )
+    earlier = undelivered.filter(session=OuterRef("session")).filter(
+        Q(created_at__lt=OuterRef("created_at"))
+        | Q(created_at=OuterRef("created_at"), id__lt=OuterRef("id"))
+    )
+    # Read without locks which rows head their session's queue; then lock those
+    # still due. A row another worker claimed meanwhile is skipped or no longer due.
+    heads = list(
+        undelivered.filter(next_attempt_at__lte=now)
+        .filter(~Exists(earlier))
+        .order_by("next_attempt_at", "created_at", "id")
+        .values_list("id", flat=True)[:limit]
+    )
+    if not heads:
+        return []
+    with transaction.atomic():
+        claimed = list(
+            Chat.objects.select_for_update(skip_locked=True)
+            .select_related("session__client")
+            .filter(
+                id__in=heads,
+                delivery_status__in=[Status.PENDING, Status.SENDING],
+                next_attempt_at__lte=now,
+            )
+            .order_by("created_at", "id")
+        )
+        Chat.objects.filter(id__in=[c.id for c in claimed]).update(
+            delivery_status=Status.SENDING,
+            next_attempt_at=now + lease,
+            delivery_attempts=F("delivery_attempts") + 1,
+        )
+    return [
+        Delivery(
+            chat_id=chat.id,
+            session_id=chat.session_id,
+            telegram_chat_id=int(chat.session.client.telegram_id),
+            message_type=chat.message_type,
+            text=chat.message,
+            file_path=chat.local_file.path if chat.local_file else "",
+            file_name=chat.file_url.rsplit("/", 1)[-1] if chat.file_url else "",
+            content_type=(mimetypes.guess_type(chat.local_file.name)[0] or "")
+            if chat.local_file
+            else "",
+            parts_sent=chat.delivery_parts_sent,
+            attempts=chat.delivery_attempts + 1,
+        )
+        for chat in claimed
+    ]
+
+
+def _first_message_id(telegram_message_id: int) -> Coalesce:
+    # A long reply keeps the id of its first part: that is where it starts in the chat.
+    return Coalesce(F("telegram_message_id"), Value(telegram_message_id))
+
+
+def delivery_progress(*, chat_id: str, parts_sent: int, telegram_message_id: int) -> None:
+    """Record a part Telegram accepted, so a retry does not send it twice."""
+    Chat.objects.filter(pk=chat_id, delivery_status=Status.SENDING).update(
+        delivery_parts_sent=parts_sent,
+        telegram_message_id=_first_message_id(telegram_message_id),
+    )
+
+
+def delivery_mark_sent(
+    *, chat_id: str, telegram_message_id: int, telegram_file_id: str = ""
+) -> None:
+    fields = {
+        "delivery_status": Status.SENT,
+        "delivery_error": "",
+        "next_attempt_at": None,
+        "telegram_message_id": _first_message_id(telegram_message_id),
+    }
+    if telegram_file_id:
+        fields["telegram_file_id"] = telegram_file_id
+    Chat.objects.filter(pk=chat_id, delivery_status=Status.SENDING).update(**fields)
+    _notify_due()  # the session's next reply may go now
+
+
+def delivery_mark_failed(*, chat_id: str, reason: str) -> None:
+    """Give up on a reply Telegram refuses for good (blocked bot, bad request)."""
+    Chat.objects.filter(pk=chat_id, delivery_status=Status.SENDING).update(
+        delivery_status=Status.FAILED, delivery_error=reason[:255], next_attempt_at=None
+    )
+    _notify_due()
+
+
+def delivery_retry_later(*, chat_id: str, reason: str, retry_after: float | None = None) -> None:
+    """Put a reply back in the queue after a passing failure (429, 5xx, network)."""
+    chat = Chat.objects.filter(pk=chat_id).only("delivery_attempts", "created_at").get()
+    if timezone.now() - chat.created_at > timedelta(seconds=settings.DELIVERY_GIVE_UP_AFTER):
+        delivery_mark_failed(
+            chat_id=chat_id,
+            reason=_("Gave up after %(n)d attempts: %(reason)s")
+            % {"n": chat.delivery_attempts, "reason": reason},
+        )
+        return
+    if retry_after is None:
+        # Capped exponential backoff with jitter: 1 s, 2 s, 4 s … 5 min.
+        retry_after = min(300, 2 ** max(0, chat.delivery_attempts - 1)) * random.uniform(0.8, 1.2)  # noqa: S311
+    Chat.objects.filter(pk=chat_id, delivery_status=Status.SENDING).update(
+        delivery_status=Status.PENDING,
+        delivery_error=reason[:255],
+        next_attempt_at=timezone.now() + timedelta(seconds=retry_after),
+    )
+
+
+def delivery_release(*, chat_ids: list[str]) -> None:
+    """Hand back claims at shutdown, so the next worker sends them at once."""
+    Chat.objects.filter(pk__in=chat_ids, delivery_status=Status.SENDING).update(
+        delivery_status=Status.PENDING, next_attempt_at=timezone.now()
+    )

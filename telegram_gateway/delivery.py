@@ -1,0 +1,142 @@
+"""The delivery worker: sends agents' PENDING replies, in order per session, paced.
+
+It runs inside `runbot` (or alone as `manage.py deliver` for webhook deployments).
+"""
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from aiogram import Bot
+from django.conf import settings
+
+from conversations import services
+from conversations.services import Delivery
+from telegram_gateway.db import TRANSIENT_DATABASE_ERRORS, call_service
+from telegram_gateway.pacing import pacer
+from telegram_gateway.polling import Backoff
+from telegram_gateway.transport import TransportError, send_delivery
+
+logger = logging.getLogger(__name__)
+
+# Seconds in-flight sends get to finish at shutdown; the rest are handed back.
+SHUTDOWN_GRACE = 5.0
+
+
+class DeliveryWorker:
+    def __init__(self, bot: Bot, *, stop: asyncio.Event, concurrency: int = 64) -> None:
+        self.bot, self.stop, self.concurrency = bot, stop, concurrency
+        self.in_flight: dict[str, asyncio.Task] = {}
+        self.sent = self.failed = 0
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        wake = asyncio.Event()
+
+        def on_due(**kwargs) -> None:  # called from worker threads, after commit
+            loop.call_soon_threadsafe(wake.set)
+
+        services.delivery_due.connect(on_due, weak=False)
+        try:
+            await self._loop(wake)
+        finally:
+            services.delivery_due.disconnect(on_due)
+            await self._shut_down()
+
+    async def _loop(self, wake: asyncio.Event) -> None:
+        backoff = Backoff()
+        while not self.stop.is_set():
+            wake.clear()
+            room = self.concurrency - len(self.in_flight)
+            claimed: list[Delivery] = []
+            if room > 0:
+                try:
+                    claimed = await call_service(services.deliveries_claim, limit=room)
+                    backoff.reset()
+                except TRANSIENT_DATABASE_ERRORS as error:
+                    delay = backoff.next_delay()
+                    logger.warning("cannot claim replies (%s); retrying in %.1f s", error, delay)
+                    await self._wait(wake, delay)
+                    continue
+            for delivery in claimed:
+                task = asyncio.create_task(self._deliver(delivery))
+                self.in_flight[delivery.chat_id] = task
+                task.add_done_callback(lambda _, key=delivery.chat_id: self._finished(key, wake))
+            if claimed and len(claimed) == room:
+                continue  # there may be more due right now
+            await self._wait(wake, settings.DELIVERY_POLL_INTERVAL)
+
+    def _finished(self, chat_id: str, wake: asyncio.Event) -> None:
+        self.in_flight.pop(chat_id, None)
+        wake.set()
+
+    async def _wait(self, wake: asyncio.Event, seconds: float) -> None:
+        waiters = [asyncio.ensure_future(wake.wait()), asyncio.ensure_future(self.stop.wait())]
+        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        for waiter in waiters:
+            waiter.cancel()
+
+    async def _deliver(self, delivery: Delivery) -> None:
+        async def on_part(parts_sent: int, message_id: int) -> None:
+            await self._record(
+                services.delivery_progress,
+                chat_id=delivery.chat_id,
+                parts_sent=parts_sent,
+                telegram_message_id=message_id,
+            )
+
+        try:
+            message_id, file_id = await send_delivery(self.bot, delivery, pacer(), on_part)
+        except TransportError as error:
+            if error.permanent:
+                self.failed += 1
+                logger.warning("reply %s failed for good: %s", delivery.chat_id, error.reason)
+                await self._record(
+                    services.delivery_mark_failed, chat_id=delivery.chat_id, reason=error.reason
+                )
+                return
+            if error.retry_after:
+                pacer().hold(delivery.telegram_chat_id, error.retry_after)
+            logger.info("reply %s will be retried: %s", delivery.chat_id, error.reason)
+            await self._record(
+                services.delivery_retry_later,
+                chat_id=delivery.chat_id,
+                reason=error.reason,
+                retry_after=error.retry_after,
+            )
+            return
+        self.sent += 1
+        await self._record(
+            services.delivery_mark_sent,
+            chat_id=delivery.chat_id,
+            telegram_message_id=message_id,
+            telegram_file_id=file_id,
+        )
+
+    async def _record(self, service: Callable, **kwargs) -> None:
+        """Persist an outcome, waiting out a database outage: a lost 'sent' means a resend."""
+        backoff = Backoff(cap=10)
+        while True:
+            try:
+                await call_service(service, **kwargs)
+                return
+            except TRANSIENT_DATABASE_ERRORS as error:
+                delay = backoff.next_delay()
+                logger.warning("cannot record delivery (%s); retrying in %.1f s", error, delay)
+                await asyncio.sleep(delay)
+
+    async def _shut_down(self) -> None:
+        if not self.in_flight:
+            return
+        _, pending = await asyncio.wait(list(self.in_flight.values()), timeout=SHUTDOWN_GRACE)
+        # Mostly replies still waiting for their pacing slot; one cut off mid-request
+        # may have reached Telegram and will be sent again (at least once, not at most).
+        unfinished = [chat_id for chat_id, task in self.in_flight.items() if task in pending]
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        if unfinished:
+            try:
+                await call_service(services.delivery_release, chat_ids=unfinished)
+            except TRANSIENT_DATABASE_ERRORS:
+                logger.warning("%d claim(s) will be retaken when they expire", len(unfinished))

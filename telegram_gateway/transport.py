@@ -1,0 +1,155 @@
+"""The one boundary where replies become Bot API calls, and Bot API errors become ours."""
+
+import os
+from collections.abc import Awaitable, Callable
+
+from aiogram import Bot
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramEntityTooLarge,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+    TelegramUnauthorizedError,
+)
+from aiogram.types import FSInputFile, Message
+
+from conversations.services import Delivery
+from telegram_gateway.pacing import SendPacer
+
+TEXT_LIMIT = 4096  # UTF-16 code units, as Telegram counts
+CAPTION_LIMIT = 1024
+PHOTO_LIMIT_BYTES = 10 * 2**20  # larger images go as documents
+
+
+class TransportError(Exception):
+    """A send Telegram did not accept: `permanent` ones are not retried."""
+
+    def __init__(self, reason: str, *, permanent: bool, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason, self.permanent, self.retry_after = reason, permanent, retry_after
+
+
+def classify(error: Exception) -> TransportError:
+    if isinstance(error, TelegramRetryAfter):
+        return TransportError(
+            "Telegram asked to slow down", permanent=False, retry_after=error.retry_after
+        )
+    if isinstance(error, TelegramForbiddenError):
+        return TransportError(
+            f"Telegram refused: the client blocked the bot or left ({error.message})",
+            permanent=True,
+        )
+    if isinstance(error, TelegramEntityTooLarge):
+        return TransportError("Telegram refused: the file is too large", permanent=True)
+    if isinstance(error, TelegramBadRequest):
+        return TransportError(f"Telegram refused the message: {error.message}", permanent=True)
+    if isinstance(error, TelegramServerError | TelegramNetworkError | TelegramUnauthorizedError):
+        return TransportError(f"Telegram unavailable: {error}", permanent=False)
+    if isinstance(error, TelegramAPIError):
+        return TransportError(f"Telegram error: {error.message}", permanent=True)
+    if isinstance(error, FileNotFoundError):
+        return TransportError("The stored file is missing", permanent=True)
+    return TransportError(f"Could not reach Telegram: {error}", permanent=False)
+
+
+def utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _prefix_within(text: str, budget: int) -> int:
+    """Characters of `text` that fit in `budget` UTF-16 units (never halving a pair)."""
+    used = 0
+    for index, character in enumerate(text):
+        used += 2 if ord(character) > 0xFFFF else 1
+        if used > budget:
+            return index
+    return len(text)
+
+
+def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
+    """Split on paragraph, then line, then word boundaries into parts of at most `limit`."""
+    parts = []
+    while utf16_len(text) > limit:
+        window = text[: _prefix_within(text, limit)]
+        for separator in ("\n\n", "\n", " "):
+            # A separator right after the window is a boundary too.
+            cut = text.rfind(separator, 0, len(window) + len(separator))
+            if cut > 0:
+                parts.append(window[:cut].rstrip())
+                text = text[cut + len(separator) :].lstrip("\n ")
+                break
+        else:
+            parts.append(window)
+            text = text[len(window) :]
+    if text.strip():
+        parts.append(text)
+    return parts
+
+
+def _steps(delivery: Delivery) -> list[tuple[str, str]]:
+    """The Bot API calls a reply takes: ("file", caption) and/or ("text", part)..."""
+    text = delivery.text
+    if not delivery.file_path:
+        return [("text", part) for part in split_text(text)]
+    if utf16_len(text) <= CAPTION_LIMIT:
+        return [("file", text)]
+    # A caption over 1,024 goes as its own text after the file.
+    return [("file", ""), *(("text", part) for part in split_text(text))]
+
+
+async def _send_file(bot: Bot, delivery: Delivery, caption: str) -> Message:
+    upload = FSInputFile(delivery.file_path, filename=delivery.file_name or None)
+    kind = delivery.content_type
+    caption = caption or None
+    chat_id = delivery.telegram_chat_id
+    size = os.path.getsize(delivery.file_path)
+    if (
+        kind.startswith("image/")
+        and kind not in ("image/gif", "image/svg+xml")
+        and (size <= PHOTO_LIMIT_BYTES)
+    ):
+        return await bot.send_photo(chat_id, upload, caption=caption)
+    if kind == "video/mp4":
+        return await bot.send_video(chat_id, upload, caption=caption)
+    return await bot.send_document(chat_id, upload, caption=caption)
+
+
+def _file_id(message: Message) -> str:
+    if message.photo:
+        return message.photo[-1].file_id
+    media = message.video or message.document
+    return media.file_id if media else ""
+
+
+async def send_delivery(
+    bot: Bot,
+    delivery: Delivery,
+    pacer: SendPacer,
+    on_part: Callable[[int, int], Awaitable[None]],
+) -> tuple[int, str]:
+    """Send what is left of a reply; return (first message id, Telegram file id).
+
+    `on_part(parts_sent, message_id)` runs after each accepted part but the last, so a
+    retry resumes where Telegram stopped accepting.
+    """
+    steps = _steps(delivery)
+    first_id, file_id = 0, ""
+    for number, (kind, content) in enumerate(steps, start=1):
+        if number <= delivery.parts_sent:
+            continue
+        await pacer.wait_turn(delivery.telegram_chat_id)
+        try:
+            if kind == "file":
+                message = await _send_file(bot, delivery, content)
+                file_id = _file_id(message)
+            else:
+                message = await bot.send_message(delivery.telegram_chat_id, content)
+        except Exception as error:
+            raise classify(error) from error
+        first_id = first_id or message.message_id
+        if number < len(steps):
+            await on_part(number, message.message_id)
+    return first_id, file_id
