@@ -10,48 +10,21 @@ database is dropped and re-created).
 """
 
 import argparse
-import os
+import resource
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-BASE_DIR = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(BASE_DIR))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings")
-os.environ.setdefault("SECRET_KEY", "bench")
-os.environ["ENV_FILE"] = "/dev/null"
-DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "mysql://root@127.0.0.1:3306/helpdesk_bench")
-os.environ["DATABASE_URL"] = DATABASE_URL
-TOKEN = "123456:BENCH-TOKEN"
+import MySQLdb
+from common import BASE_DIR, TOKEN, bot_environment, fresh_database
+from django.db import connection
 
-import django  # noqa: E402
-
-django.setup()
-
-import MySQLdb  # noqa: E402
-from django.core.management import call_command  # noqa: E402
-from django.db import connection  # noqa: E402
-
-from accounts.models import User  # noqa: E402
-from conversations.management.database import database_create_if_missing  # noqa: E402
-from conversations.models import Chat  # noqa: E402
-from helpdesk.ids import new_cuid  # noqa: E402
-from telegram_gateway.emulator import EmulatorThread  # noqa: E402
-
-
-def fresh_database() -> None:
-    params = connection.get_connection_params()
-    name = params.pop("database")
-    server = MySQLdb.connect(**params)
-    server.cursor().execute(f"DROP DATABASE IF EXISTS `{name}`")
-    server.close()
-    connection.close()
-    database_create_if_missing(connection)
-    call_command("migrate", verbosity=0)
-    for n in (1, 2, 3):
-        User.objects.create_user(f"cs{n}@bench.local", f"CS {n}", "x", status_online=True)
+from accounts.models import User
+from conversations.models import Chat
+from helpdesk.ids import new_cuid
+from telegram_gateway.emulator import EmulatorThread
 
 
 def raw_insert_ceiling(rows: int = 2000) -> float:
@@ -90,8 +63,6 @@ def peak_rss_mb(pid: int) -> float:
 
 def aiogram_import_floor_mb() -> float:
     """Peak RSS of a Python that only imports aiogram: the bot's floor, for reference."""
-    import resource
-
     subprocess.run([sys.executable, "-c", "import aiogram.types"], check=True)
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
@@ -104,6 +75,8 @@ def main() -> None:
     total = args.clients * args.per_client
 
     fresh_database()
+    for n in (1, 2, 3):
+        User.objects.create_user(f"cs{n}@bench.local", f"CS {n}", "x", status_online=True)
     ceiling = raw_insert_ceiling()
     floor = aiogram_import_floor_mb()
 
@@ -116,13 +89,7 @@ def main() -> None:
         bot = subprocess.Popen(
             [sys.executable, "manage.py", "runbot"],
             cwd=BASE_DIR,
-            env={
-                **os.environ,
-                "TELEGRAM_API_BASE": emulator.base_url,
-                "TELEGRAM_BOT_TOKEN": TOKEN,
-                "TELEGRAM_POLL_TIMEOUT": "1",
-                "LOG_LEVEL": "WARNING",
-            },
+            env=bot_environment(emulator.base_url),
         )
         try:
             while not emulator.requests("getUpdates"):
