@@ -21,19 +21,26 @@ class Allocator:
     """The spec's least-workload choice among online agents, locked for this transaction."""
 
     def __init__(self) -> None:
-        # Locking every online agent (in id order) serialises allocations, so the
-        # workload counts read next cannot go stale before the assignment commits.
-        self.agents = list(
-            User.objects.select_for_update()
-            .filter(role=User.Role.CS, status_online=True, is_active=True)
+        # Lock every CS row, online or not, in id order: allocations and presence
+        # changes then queue on the same locks in the same order, so they serialise
+        # without deadlocks and the workloads read next cannot go stale before commit.
+        self.staff = {
+            agent.id: agent
+            for agent in User.objects.select_for_update()
+            .filter(role=User.Role.CS)
             .order_by("id")
-        )
+        }
         self.loads = dict(
-            Session.objects.filter(status=Session.Status.ACTIVE, cs__in=self.agents)
+            Session.objects.filter(status=Session.Status.ACTIVE, cs__role=User.Role.CS)
             .values_list("cs")
             .annotate(active=Count("id"))
         )
         self.assigned_agents: set[User] = set()
+
+    @property
+    def agents(self) -> list[User]:
+        """The agents who may take sessions now."""
+        return [a for a in self.staff.values() if a.status_online and a.is_active]
 
     def assign(self, session: Session) -> bool:
         """Give `session` (unsaved, or saved by the caller) to the least busy agent."""
@@ -82,12 +89,12 @@ def session_end_for_client(*, telegram_id: str) -> Session | None:
 
 
 @transaction.atomic
-def queue_drain() -> list[Session]:
+def queue_drain(allocator: Allocator | None = None) -> list[Session]:
     """Assign waiting sessions, oldest first, while any online agent has capacity.
 
     Called when an agent comes online, ends a session or gains capacity.
     """
-    allocator = Allocator()
+    allocator = allocator or Allocator()
     if not allocator.agents:
         return []
     assigned = []
@@ -109,6 +116,9 @@ def agent_presence_set(*, agent: User, online: bool) -> list[Session]:
 
     Going offline keeps the agent's sessions: clients are not reshuffled mid-conversation.
     """
+    allocator = Allocator()  # locks first, like every allocation
     User.objects.filter(pk=agent.pk).update(status_online=online)
     agent.status_online = online
-    return queue_drain() if online else []
+    if agent.id in allocator.staff:
+        allocator.staff[agent.id].status_online = online
+    return queue_drain(allocator) if online else []
