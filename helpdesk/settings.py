@@ -175,6 +175,8 @@ TELEGRAM_CHAT_SEND_INTERVAL = env.float("TELEGRAM_CHAT_SEND_INTERVAL", default=1
 TELEGRAM_BOT_TOKEN = env.str("TELEGRAM_BOT_TOKEN", default="")
 TELEGRAM_API_BASE = env.str("TELEGRAM_API_BASE", default="https://api.telegram.org")
 TELEGRAM_WEBHOOK_SECRET = env.str("TELEGRAM_WEBHOOK_SECRET", default="")
+# Keep clients' files fetched from Telegram under MEDIA_ROOT, so each is downloaded once.
+TELEGRAM_FILE_CACHE = env.bool("TELEGRAM_FILE_CACHE", default=True)
 # JSON file overriding what the bot says to clients; see telegram_gateway/texts.py.
 TELEGRAM_TEXTS_FILE = env.str("TELEGRAM_TEXTS_FILE", default="")
 # Seconds one getUpdates long poll waits for news.

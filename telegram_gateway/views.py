@@ -1,22 +1,44 @@
-"""The webhook endpoint: Telegram POSTs updates here when `setwebhook` registered it."""
+"""Web endpoints of the bot: Telegram's webhook, and clients' files for agents.
+
+The webhook: Telegram POSTs updates here when `setwebhook` registered it.
+Files: the app's own `/files/<chat id>/<name>` address, so no page needs the bot token.
+"""
 
 import asyncio
 import json
 import logging
+import mimetypes
+import os
 import secrets
+import tempfile
 import weakref
+from collections.abc import AsyncIterator
 from functools import cache
+from pathlib import Path
+from typing import IO
+from urllib.parse import unquote
 
 from aiogram import Bot, Dispatcher
 from aiogram.types import Update
+from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.http import HttpRequest, JsonResponse
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import SuspiciousFileOperation
+from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
+from django.utils.cache import patch_cache_control
+from django.utils.http import content_disposition_header
+from django.utils.text import get_valid_filename
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 from pydantic import ValidationError
 
+from conversations.models import Chat
+from conversations.selectors import chat_get_for_agent
+from conversations.services.files import chat_file_cache
 from telegram_gateway.bot import build_bot, build_dispatcher
 from telegram_gateway.db import TRANSIENT_DATABASE_ERRORS
+from telegram_gateway.files import FileFetchError, telegram_file_download
 
 logger = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 (a header name)
@@ -30,7 +52,7 @@ def webhook_dispatcher() -> Dispatcher:
     return build_dispatcher()
 
 
-def webhook_bot() -> Bot:
+def runtime_bot() -> Bot:
     """One bot per event loop: its HTTP session cannot cross loops (daphne has one; WSGI many)."""
     loop = asyncio.get_running_loop()
     if loop not in _bots:
@@ -52,7 +74,7 @@ async def telegram_webhook(request: HttpRequest) -> JsonResponse:
         return _error(403, "wrong or missing secret token")
     if not settings.TELEGRAM_BOT_TOKEN:
         return _error(503, "TELEGRAM_BOT_TOKEN is not configured")
-    bot, dispatcher = webhook_bot(), webhook_dispatcher()
+    bot, dispatcher = runtime_bot(), webhook_dispatcher()
     try:
         update = Update.model_validate(json.loads(request.body), context={"bot": bot})
     except (ValueError, ValidationError) as error:
@@ -68,3 +90,105 @@ async def telegram_webhook(request: HttpRequest) -> JsonResponse:
         # Redelivering would fail the same way and hold up every later update.
         logger.exception("update %s failed and was skipped", update.update_id)
     return JsonResponse({"ok": True})
+
+
+NO_FILE = "No such file."
+INLINE_KINDS = (Chat.MessageType.IMAGE, Chat.MessageType.VIDEO)
+BROWSER_CACHE_SECONDS = 3600  # a chat's file never changes
+
+
+def _text(status: int, message: str) -> HttpResponse:
+    response = HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def _file_name(chat: Chat) -> str:
+    """The file's own name (kept quoted at the end of `file_url`), for the browser."""
+    if chat.file_url:
+        return unquote(chat.file_url.rsplit("/", 1)[-1]) or "file"
+    return os.path.basename(chat.local_file.name) or "file"
+
+
+def _cache_path(chat: Chat, name: str) -> str:
+    """One fixed place per chat (relative to MEDIA_ROOT), so concurrent fetches converge."""
+    try:
+        safe = get_valid_filename(name)[-100:]
+    except SuspiciousFileOperation:
+        safe = "file"
+    return f"chats/cache/{chat.pk}/{safe}"
+
+
+async def _chunks(handle: IO[bytes], size: int = 256 * 1024) -> AsyncIterator[bytes]:
+    """Read off the event loop, chunk by chunk: given a sync iterator, Django's ASGI
+    handler would read the whole file into memory before sending a byte."""
+    while chunk := await asyncio.to_thread(handle.read, size):
+        yield chunk
+
+
+def _file_response(handle: IO[bytes], chat: Chat, name: str) -> FileResponse:
+    content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    # Inline so the console can show it in <img>/<video>; never SVG, which can run script.
+    inline = (
+        chat.message_type in INLINE_KINDS
+        and content_type.startswith(("image/", "video/"))
+        and content_type != "image/svg+xml"
+    )
+    response = FileResponse(handle, content_type=content_type)  # sets Content-Length
+    response.streaming_content = _chunks(handle)  # FileResponse still closes `handle`
+    # The whole name, quoted (FileResponse would keep only what follows a "/").
+    response["Content-Disposition"] = content_disposition_header(not inline, name)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "sandbox"
+    patch_cache_control(response, private=True, max_age=BROWSER_CACHE_SECONDS)
+    return response
+
+
+async def _fetch_from_telegram(chat: Chat, name: str) -> IO[bytes]:
+    """Download the chat's file and open it: cached under MEDIA_ROOT when
+    TELEGRAM_FILE_CACHE is on, else kept only as long as the response reads it."""
+    if not settings.TELEGRAM_BOT_TOKEN:
+        raise FileFetchError("Telegram is not configured.", 503)
+    bot = runtime_bot()
+    if settings.TELEGRAM_FILE_CACHE:
+        relative = _cache_path(chat, name)
+        destination = Path(settings.MEDIA_ROOT) / relative
+        await telegram_file_download(bot, chat.telegram_file_id, destination)
+        await sync_to_async(chat_file_cache)(chat_id=chat.pk, relative_path=relative)
+        return await asyncio.to_thread(open, destination, "rb")
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as folder:
+        destination = Path(folder) / "file"
+        await telegram_file_download(bot, chat.telegram_file_id, destination)
+        # The response closes it; on POSIX the open file outlives the folder.
+        return open(destination, "rb")
+
+
+@require_http_methods(["GET", "HEAD"])
+async def chat_file(request: HttpRequest, chat_id: str, name: str) -> HttpResponseBase:
+    """A chat's file, for its assigned CS and admins; `name` is cosmetic, the chat decides.
+
+    Served from MEDIA_ROOT when we hold it (an agent's upload or a cached copy), else
+    fetched from Telegram by the stored file id.
+    """
+    user = await request.auser()
+    if not user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    try:
+        chat = await sync_to_async(chat_get_for_agent)(user=user, chat_id=chat_id)
+    except Chat.DoesNotExist:
+        return _text(404, NO_FILE)  # alike for a missing chat and another agent's
+    name = _file_name(chat)
+    if chat.local_file:
+        try:
+            handle = await asyncio.to_thread(open, chat.local_file.path, "rb")
+        except FileNotFoundError:  # a lost cached copy can be fetched again
+            logger.warning("stored file of chat %s is missing: %s", chat.pk, chat.local_file.name)
+        else:
+            return _file_response(handle, chat, name)
+    if not chat.telegram_file_id:
+        return _text(404, NO_FILE)
+    try:
+        handle = await _fetch_from_telegram(chat, name)
+    except FileFetchError as error:
+        return _text(error.status, error.message)
+    return _file_response(handle, chat, name)

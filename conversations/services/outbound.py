@@ -11,6 +11,7 @@ import random
 import re
 from dataclasses import dataclass
 from datetime import timedelta
+from urllib.parse import unquote
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -178,7 +179,7 @@ def deliveries_claim(*, limit: int, lease: timedelta = timedelta(seconds=60)) ->
             message_type=chat.message_type,
             text=chat.message,
             file_path=chat.local_file.path if chat.local_file else "",
-            file_name=chat.file_url.rsplit("/", 1)[-1] if chat.file_url else "",
+            file_name=unquote(chat.file_url.rsplit("/", 1)[-1]) if chat.file_url else "",
             content_type=(mimetypes.guess_type(chat.local_file.name)[0] or "")
             if chat.local_file
             else "",

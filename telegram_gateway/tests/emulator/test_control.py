@@ -21,9 +21,9 @@ PROJECT = Path(__file__).resolve().parents[3]
 
 def call(url: str, payload=None, method=None):
     data = None if payload is None else json.dumps(payload).encode()
-    request = urllib.request.Request(url, data=data, method=method)  # noqa: S310
+    request = urllib.request.Request(url, data=data, method=method)
     request.add_header("Content-Type", "application/json")
-    with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
+    with urllib.request.urlopen(request, timeout=5) as response:
         return json.loads(response.read())
 
 
@@ -55,7 +55,7 @@ def test_http_control_faults_reset_and_batch(emulator, bot_token):
     control = f"{emulator.base_url}/_emulator"
     call(f"{control}/faults", {"method": "getMe", "status": 500})
     with pytest.raises(urllib.error.HTTPError) as caught:
-        urllib.request.urlopen(f"{emulator.base_url}/bot{bot_token}/getMe", timeout=5)  # noqa: S310
+        urllib.request.urlopen(f"{emulator.base_url}/bot{bot_token}/getMe", timeout=5)
     assert caught.value.code == 500
     assert call(f"{emulator.base_url}/bot{bot_token}/getMe")["ok"] is True
 
@@ -66,7 +66,7 @@ def test_http_control_faults_reset_and_batch(emulator, bot_token):
 
     blob = base64.b64encode(b"doc").decode()
     file_id = call(f"{control}/files", {"data_b64": blob, "filename": "a.txt"})["result"]["file_id"]
-    with urllib.request.urlopen(f"{control}/files/{file_id}", timeout=5) as response:  # noqa: S310
+    with urllib.request.urlopen(f"{control}/files/{file_id}", timeout=5) as response:
         assert response.read() == b"doc"
 
     call(f"{control}/reset", {})
@@ -134,7 +134,7 @@ def test_emulator_thread_without_fixture():
         assert call(f"{emulator.base_url}/bot1:A/getMe")["result"]["id"] == 1
         base_url = emulator.base_url
     with pytest.raises(urllib.error.URLError):
-        urllib.request.urlopen(f"{base_url}/bot1:A/getMe", timeout=1)  # noqa: S310
+        urllib.request.urlopen(f"{base_url}/bot1:A/getMe", timeout=1)
 
 
 def test_cli_serves_until_sigterm():

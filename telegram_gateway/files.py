@@ -1,0 +1,102 @@
+"""Fetching a client's file from Telegram: getFile, then a streamed download capped at 20 MB.
+
+The download URL (`/file/bot<token>/<path>`) holds the bot token, and aiohttp's errors
+quote it: callers only ever see our own wording, and what is logged goes through `redact`.
+"""
+
+import logging
+import os
+import tempfile
+from contextlib import aclosing
+from pathlib import Path
+from typing import IO
+from urllib.parse import quote
+
+import aiohttp
+from aiogram import Bot
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramNotFound
+
+logger = logging.getLogger(__name__)
+
+MAX_DOWNLOAD_BYTES = 20 * 2**20  # what Telegram lets bots download through getFile
+DOWNLOAD_TIMEOUT = 120  # seconds for the whole download
+
+TOO_BIG = "Telegram does not let bots download files over 20 MB."
+EXPIRED = "Telegram no longer has this file (it may have expired)."
+UNAVAILABLE = "Telegram is unavailable; try again."
+
+
+class FileFetchError(Exception):
+    """Telegram could not give us the file; `message` is safe to show, `status` to answer."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.message, self.status = message, status
+
+
+def redact(text: str, token: str) -> str:
+    """Replace the bot token (plain or URL-quoted) with "<token>"."""
+    if not token:
+        return text
+    return text.replace(token, "<token>").replace(quote(token, safe=""), "<token>")
+
+
+async def telegram_file_download(
+    bot: Bot, file_id: str, destination: Path, max_bytes: int = MAX_DOWNLOAD_BYTES
+) -> None:
+    """Resolve `file_id` with getFile and stream its bytes to `destination`.
+
+    The bytes go to a temporary file beside `destination`, renamed into place only when
+    complete, so a reader never sees half a file. Nothing is written when getFile fails.
+    Raises FileFetchError.
+    """
+    try:
+        file = await bot.get_file(file_id)
+    except (TelegramBadRequest, TelegramNotFound) as error:
+        logger.warning("getFile refused file %s: %s", file_id, redact(error.message, bot.token))
+        message = TOO_BIG if "too big" in error.message.lower() else EXPIRED
+        raise FileFetchError(message, 502) from None
+    except TelegramAPIError as error:  # 5xx, network, flood control, a rejected token…
+        logger.warning("getFile for file %s failed: %s", file_id, redact(str(error), bot.token))
+        raise FileFetchError(UNAVAILABLE, 503) from None
+    if not file.file_path:
+        raise FileFetchError(EXPIRED, 502)
+    if file.file_size and file.file_size > max_bytes:
+        raise FileFetchError(TOO_BIG, 502)
+
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(
+        dir=destination.parent, prefix=".", suffix=".part", delete=False
+    ) as part:
+        try:
+            await _stream_to(bot, file.file_path, part, max_bytes)
+        except BaseException:
+            part.close()
+            os.unlink(part.name)
+            raise
+    os.replace(part.name, destination)
+
+
+async def _stream_to(bot: Bot, file_path: str, out: IO[bytes], limit: int) -> None:
+    """GET the file in chunks through aiogram's session, never holding it all in memory."""
+    url = bot.session.api.file_url(bot.token, file_path)
+    received = 0
+    try:
+        chunks = bot.session.stream_content(url=url, timeout=DOWNLOAD_TIMEOUT)
+        async with aclosing(chunks):
+            async for chunk in chunks:
+                received += len(chunk)
+                if received > limit:  # getFile's size may be missing or wrong
+                    raise FileFetchError(TOO_BIG, 502)
+                out.write(chunk)
+    except aiohttp.ClientResponseError as error:
+        logger.warning("download of %s failed: HTTP %s", file_path, error.status)
+        message, status = (EXPIRED, 502) if error.status in (400, 404) else (UNAVAILABLE, 503)
+        raise FileFetchError(message, status) from None
+    except (aiohttp.ClientError, TimeoutError) as error:
+        logger.warning(
+            "download of %s failed: %s",
+            file_path,
+            redact(f"{type(error).__name__}: {error}", bot.token),
+        )
+        raise FileFetchError(UNAVAILABLE, 503) from None
