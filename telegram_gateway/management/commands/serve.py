@@ -1,0 +1,90 @@
+"""One process for everything: the web app (daphne: HTTP and websockets) and the bot.
+
+Without TELEGRAM_BOT_TOKEN it is a sandbox: the Bot API emulator runs in the same
+event loop, the bot talks to it, and /sandbox/ lets a person play Telegram clients.
+One process also means the in-memory channel layer reaches every page.
+"""
+
+from daphne.server import Server  # isort:skip  (installs Twisted's asyncio reactor first)
+
+import asyncio
+import logging
+
+from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from twisted.internet import defer, reactor
+
+from telegram_gateway.bot import build_bot, build_dispatcher
+from telegram_gateway.delivery import DeliveryWorker
+from telegram_gateway.emulator import BotAPIEmulator
+from telegram_gateway.polling import FatalBotAPIError, UpdatePoller
+from telegram_gateway.sandbox import SANDBOX_TOKEN, sandbox_disable, sandbox_enable
+
+logger = logging.getLogger("telegram_gateway.serve")
+
+
+class Command(BaseCommand):
+    help = (
+        "Serve the web app and run the bot in one process. Without TELEGRAM_BOT_TOKEN, "
+        "runs a sandbox (Bot API emulator + /sandbox/ page) instead of Telegram."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("address", nargs="?", default="127.0.0.1:8000", help="host:port")
+
+    def handle(self, *args, address, **options):
+        host, _, port = address.rpartition(":")
+        if not port.isdigit():
+            raise CommandError(f"Give the address as host:port, not {address!r}.")
+        from helpdesk.asgi import application
+
+        self.stop = None
+        self.bot_task = None
+        server = Server(
+            application,
+            endpoints=[f"tcp:port={port}:interface={host or '127.0.0.1'}"],
+            ready_callable=self._start_bot,
+        )
+        self.stdout.write(f"Serving http://{host or '127.0.0.1'}:{port}/")
+        server.run()
+
+    def _start_bot(self) -> None:
+        loop = asyncio.get_event_loop()  # the reactor's loop, not running yet
+        self.stop = asyncio.Event()
+        self.bot_task = loop.create_task(self._run_bot())
+        reactor.addSystemEventTrigger(
+            "before", "shutdown", lambda: defer.Deferred.fromFuture(loop.create_task(self._stop()))
+        )
+
+    async def _stop(self) -> None:
+        self.stop.set()
+        await asyncio.wait([self.bot_task], timeout=10)
+
+    async def _run_bot(self) -> None:
+        emulator = None
+        if not settings.TELEGRAM_BOT_TOKEN:
+            emulator = BotAPIEmulator([SANDBOX_TOKEN])
+            await emulator.start("127.0.0.1", 0)
+            # The bot, the file view and the webhook all read these at call time.
+            settings.TELEGRAM_API_BASE = emulator.base_url
+            settings.TELEGRAM_BOT_TOKEN = SANDBOX_TOKEN
+            sandbox_enable(emulator)
+            logger.warning("SANDBOX: no TELEGRAM_BOT_TOKEN, so clients are played at /sandbox/")
+        bot = build_bot()
+        try:
+            me = await bot.get_me()
+            logger.info(
+                "bot @%s is running: long polling %s", me.username, settings.TELEGRAM_API_BASE
+            )
+            poller = UpdatePoller(bot, build_dispatcher(), stop=self.stop)
+            worker = DeliveryWorker(bot, stop=self.stop)
+            await asyncio.gather(poller.run(), worker.run())
+        except (TelegramAPIError, TelegramNetworkError, FatalBotAPIError) as error:
+            # The web app keeps serving; the console shows what agents can still do.
+            logger.error("the bot could not run: %s", error)
+        finally:
+            await bot.session.close()
+            if emulator is not None:
+                sandbox_disable()
+                await emulator.stop()

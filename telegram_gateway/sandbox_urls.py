@@ -1,0 +1,11 @@
+from django.urls import path
+
+from telegram_gateway import sandbox
+
+app_name = "sandbox"
+
+urlpatterns = [
+    path("", sandbox.sandbox_page, name="page"),
+    path("api/clients/", sandbox.sandbox_clients, name="clients"),
+    path("api/clients/<int:user_id>/messages/", sandbox.sandbox_messages, name="messages"),
+]
