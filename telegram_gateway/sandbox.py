@@ -30,6 +30,11 @@ def sandbox_disable() -> None:
     _client_log.clear()
 
 
+def sandbox_context(request: HttpRequest) -> dict:
+    """Tell templates whether to link the sandbox (only while `serve` runs one)."""
+    return {"sandbox_on": _state["emulator"] is not None}
+
+
 def _emulator() -> BotAPIEmulator:
     if _state["emulator"] is None:
         raise Http404("The sandbox runs only under `manage.py serve` without a bot token.")

@@ -26,9 +26,7 @@ class Allocator:
         # without deadlocks and the workloads read next cannot go stale before commit.
         self.staff = {
             agent.id: agent
-            for agent in User.objects.select_for_update()
-            .filter(role=User.Role.CS)
-            .order_by("id")
+            for agent in User.objects.select_for_update().filter(role=User.Role.CS).order_by("id")
         }
         self.loads = dict(
             Session.objects.filter(status=Session.Status.ACTIVE, cs__role=User.Role.CS)

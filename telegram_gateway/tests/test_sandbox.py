@@ -135,3 +135,26 @@ def _get(opener, url: str) -> str | None:
         return opener.open(url, timeout=5).read().decode()
     except OSError:
         return None
+
+
+@pytest.mark.django_db
+def test_the_admin_links_the_sandbox_only_while_it_runs(client, admin_user, emulator):
+    client.force_login(admin_user)
+    assert b"/sandbox/" not in client.get("/admin/").content
+    sandbox_enable(emulator)
+    try:
+        assert b"Play Telegram clients" in client.get("/admin/").content
+    finally:
+        sandbox_disable()
+
+
+@pytest.mark.django_db
+def test_no_page_shows_the_bot_token(client, admin_user, sandbox, bot_token, settings):
+    settings.TELEGRAM_BOT_TOKEN = bot_token
+    settings.TELEGRAM_API_BASE = sandbox.base_url
+    client.force_login(admin_user)
+    for url in ["/admin/", "/admin/conversations/chat/", "/admin/accounts/user/", "/sandbox/"]:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert bot_token.encode() not in response.content, url
+        assert bot_token.split(":")[1].encode() not in response.content, url
