@@ -19,7 +19,13 @@ BASE_DIR = Path(__file__).resolve().parents[2]
 ANN = 7001
 
 
-def runbot(*, api_base: str, token: str, database_url: str = "sqlite:////nonexistent/x.db"):
+def runbot(
+    *,
+    api_base: str,
+    token: str,
+    database_url: str = "sqlite:////nonexistent/x.db",
+    command: str = "runbot",
+):
     environment = {
         **os.environ,
         "ENV_FILE": "/dev/null",
@@ -31,7 +37,7 @@ def runbot(*, api_base: str, token: str, database_url: str = "sqlite:////nonexis
         "PYTHONUNBUFFERED": "1",
     }
     return subprocess.Popen(
-        [sys.executable, "manage.py", "runbot"],
+        [sys.executable, "manage.py", command],
         cwd=BASE_DIR,
         env=environment,
         stdout=subprocess.PIPE,
@@ -180,3 +186,40 @@ class TestNothingLostNothingDoubled:
             assert list(
                 messages.order_by("created_at", "id").values_list("message", flat=True)
             ) == [f"message {n}" for n in range(5)]
+
+
+class TestDeliverCommand:
+    def test_a_missing_token_is_a_clear_error(self, emulator):
+        process = runbot(api_base=emulator.base_url, token="", command="deliver")
+        output = finish(process)
+        assert process.returncode == 1
+        assert "TELEGRAM_BOT_TOKEN is not set" in output
+        assert "Traceback" not in output
+
+    @pytest.mark.mariadb
+    @pytest.mark.django_db(transaction=True)
+    def test_it_sends_pending_replies_and_stops_on_sigterm(self, emulator, bot_token, make_user):
+        from conversations.models import Client, Session
+        from conversations.services import chat_send
+
+        agent = make_user("cs1@helpdesk.com")
+        emulator.add_user(ANN, "Ann")
+        client = Client.objects.create(telegram_id=str(ANN), name="Ann")
+        session = Session.objects.create(client=client, cs=agent)
+        chat = chat_send(session=session, agent=agent, text="sent by manage.py deliver")
+        database_url = mariadb_url(int(connection.settings_dict["PORT"] or 3306))
+
+        process = runbot(
+            api_base=emulator.base_url,
+            token=bot_token,
+            database_url=database_url,
+            command="deliver",
+        )
+        try:
+            wait_until(lambda: Chat.objects.filter(pk=chat.pk, delivery_status="SENT").exists())
+        finally:
+            process.send_signal(signal.SIGTERM)
+            output = finish(process)
+        assert [r.text for r in emulator.sent(chat_id=ANN)] == ["sent by manage.py deliver"]
+        assert process.returncode == 0, output
+        assert "Traceback" not in output

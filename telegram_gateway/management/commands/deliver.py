@@ -1,13 +1,11 @@
 import asyncio
 import logging
-import signal
 
-from aiogram.utils.token import TokenValidationError
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
-from telegram_gateway.bot import build_bot
 from telegram_gateway.delivery import DeliveryWorker
+from telegram_gateway.management.bot_process import bot_from_settings, stop_event_on_signals
 
 logger = logging.getLogger("telegram_gateway.deliver")
 
@@ -19,20 +17,10 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options):
-        if not settings.TELEGRAM_BOT_TOKEN:
-            raise CommandError("TELEGRAM_BOT_TOKEN is not set: get a token from @BotFather.")
-        try:
-            bot = build_bot()
-        except TokenValidationError as error:
-            raise CommandError(f"TELEGRAM_BOT_TOKEN is malformed: {error}") from None
-        asyncio.run(self._run(bot))
+        asyncio.run(self._run(bot_from_settings()))
 
     async def _run(self, bot) -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
-        worker = DeliveryWorker(bot, stop=stop)
+        worker = DeliveryWorker(bot, stop=stop_event_on_signals())
         logger.info("delivering replies through %s", settings.TELEGRAM_API_BASE)
         try:
             await worker.run()

@@ -1,16 +1,15 @@
 import asyncio
 import logging
-import signal
 
 from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
-from aiogram.utils.token import TokenValidationError
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from conversations.services import queue_drain
-from telegram_gateway.bot import build_bot, build_dispatcher
+from telegram_gateway.bot import build_dispatcher
 from telegram_gateway.db import TRANSIENT_DATABASE_ERRORS, call_service
 from telegram_gateway.delivery import DeliveryWorker
+from telegram_gateway.management.bot_process import bot_from_settings, stop_event_on_signals
 from telegram_gateway.polling import FatalBotAPIError, UpdatePoller
 
 logger = logging.getLogger("telegram_gateway.runbot")
@@ -31,19 +30,10 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, poll_timeout, **options):
-        if not settings.TELEGRAM_BOT_TOKEN:
-            raise CommandError("TELEGRAM_BOT_TOKEN is not set: get a token from @BotFather.")
-        try:
-            bot = build_bot()
-        except TokenValidationError as error:
-            raise CommandError(f"TELEGRAM_BOT_TOKEN is malformed: {error}") from None
-        asyncio.run(self._run(bot, poll_timeout))
+        asyncio.run(self._run(bot_from_settings(), poll_timeout))
 
     async def _run(self, bot, poll_timeout: int) -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
+        stop = stop_event_on_signals()
         try:
             try:
                 me = await bot.get_me()

@@ -1,11 +1,11 @@
 import asyncio
 
 from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
-from aiogram.utils.token import TokenValidationError
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from telegram_gateway.bot import ALLOWED_UPDATES, build_bot
+from telegram_gateway.bot import ALLOWED_UPDATES
+from telegram_gateway.management.bot_process import bot_from_settings
 
 
 class Command(BaseCommand):
@@ -22,18 +22,13 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, url, delete, drop_pending_updates, **options):
-        if not settings.TELEGRAM_BOT_TOKEN:
-            raise CommandError("TELEGRAM_BOT_TOKEN is not set.")
         if not delete and not url:
             raise CommandError("Give the webhook URL, or --delete.")
         if not delete and not settings.TELEGRAM_WEBHOOK_SECRET:
             raise CommandError(
                 "TELEGRAM_WEBHOOK_SECRET is not set: the endpoint refuses updates without it."
             )
-        try:
-            bot = build_bot()
-        except TokenValidationError as error:
-            raise CommandError(f"TELEGRAM_BOT_TOKEN is malformed: {error}") from None
+        bot = bot_from_settings()
         try:
             info = asyncio.run(self._apply(bot, url, delete, drop_pending_updates))
         except (TelegramAPIError, TelegramNetworkError) as error:
