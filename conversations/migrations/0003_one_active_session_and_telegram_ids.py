@@ -2,6 +2,8 @@
 
 from django.db import migrations, models
 
+from conversations.schema import DropForeignKeyActions
+
 
 class Migration(migrations.Migration):
 
@@ -10,6 +12,8 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        # Databases adopted from the Node version: see DropForeignKeyActions.
+        DropForeignKeyActions(table='sessions', column='client_id', references='clients'),
         migrations.AddField(
             model_name='chat',
             name='edited_at',
