@@ -1,14 +1,26 @@
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 
+from conversations.forms import EmailLoginForm
 from telegram_gateway.views import chat_file
 
 admin.site.site_header = "Help Desk administration"
 admin.site.site_title = "Help Desk"
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="admin:index")),
+    path("", RedirectView.as_view(pattern_name="console:sessions")),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(
+            authentication_form=EmailLoginForm, redirect_authenticated_user=True
+        ),
+        name="login",
+    ),
+    # Django's LogoutView accepts POST only, so a CSRF token guards it.
+    path("logout/", auth_views.LogoutView.as_view(next_page="login"), name="logout"),
+    path("console/", include("conversations.urls")),
     path("admin/", admin.site.urls),
     path("telegram/", include("telegram_gateway.urls")),
     path("sandbox/", include("telegram_gateway.sandbox_urls")),

@@ -23,9 +23,12 @@ from conversations.services.outbound import (
 )
 from conversations.services.sessions import (
     agent_presence_set,
+    chat_mark_read,
     queue_drain,
+    session_assign,
     session_end,
     session_end_for_client,
+    session_transfer,
 )
 
 __all__ = [
@@ -35,6 +38,7 @@ __all__ = [
     "agent_presence_set",
     "chat_edit_incoming",
     "chat_file_url",
+    "chat_mark_read",
     "chat_record_incoming",
     "chat_record_incoming_many",
     "chat_retry_delivery",
@@ -47,6 +51,8 @@ __all__ = [
     "delivery_release",
     "delivery_retry_later",
     "queue_drain",
+    "session_assign",
     "session_end",
     "session_end_for_client",
+    "session_transfer",
 ]

@@ -7,12 +7,14 @@ rows (by id) → waiting session rows.
 from datetime import UTC, datetime
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import User
-from conversations.models import Session
+from conversations.models import Chat, Session
 
 NEVER_ASSIGNED = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -120,3 +122,58 @@ def agent_presence_set(*, agent: User, online: bool) -> list[Session]:
     if agent.id in allocator.staff:
         allocator.staff[agent.id].status_online = online
     return queue_drain(allocator) if online else []
+
+
+@transaction.atomic
+def session_assign(*, session: Session, agent: User) -> Session:
+    """Give a waiting session to a CS chosen by an ADMIN, online or not."""
+    allocator = Allocator()  # agents first, then the session: the module's lock order
+    session = Session.objects.select_for_update().get(pk=session.pk)
+    if session.status != Session.Status.ACTIVE:
+        raise ValidationError(_("This session has ended."), code="ended")
+    if session.cs_id is not None:
+        # Two admins picking the same waiting session: the second must not override.
+        raise ValidationError(_("This session already has an agent."), code="assigned")
+    target = allocator.staff.get(agent.pk)
+    if target is None or not target.is_active:
+        raise ValidationError(_("Sessions can only go to an active CS agent."), code="not_cs")
+    session.cs = target
+    session.save(update_fields=["cs"])
+    User.objects.filter(pk=target.pk).update(last_assigned_at=timezone.now())
+    return session
+
+
+@transaction.atomic
+def session_transfer(*, session: Session, to_agent: User) -> Session:
+    """Hand an ACTIVE session to another online CS; the freed capacity serves the queue."""
+    allocator = Allocator()  # agents first, then the session: the module's lock order
+    session = Session.objects.select_for_update().get(pk=session.pk)
+    if session.status != Session.Status.ACTIVE:
+        raise ValidationError(_("This session has ended."), code="ended")
+    target = allocator.staff.get(to_agent.pk)
+    if target is None or not target.is_active:
+        raise ValidationError(_("Sessions can only go to an active CS agent."), code="not_cs")
+    if not target.status_online:
+        raise ValidationError(_("%(name)s is offline.") % {"name": target.name}, code="offline")
+    if target.pk == session.cs_id:
+        raise ValidationError(_("The session is already theirs."), code="same_agent")
+    previous = session.cs_id
+    session.cs = target
+    session.save(update_fields=["cs"])
+    User.objects.filter(pk=target.pk).update(last_assigned_at=timezone.now())
+    # Keep the allocator's loads true to this transaction before the queue reads them.
+    allocator.loads[target.pk] = allocator.loads.get(target.pk, 0) + 1
+    if previous in allocator.loads:
+        allocator.loads[previous] -= 1
+    queue_drain(allocator)
+    return session
+
+
+def chat_mark_read(*, session: Session) -> int:
+    """Mark the client's messages in `session` read; return how many changed.
+
+    One UPDATE on the spec's (session, sender_type, is_read) index, no locks needed.
+    """
+    return Chat.objects.filter(
+        session=session, sender_type=Chat.SenderType.CLIENT, is_read=False
+    ).update(is_read=True)

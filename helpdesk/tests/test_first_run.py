@@ -8,7 +8,7 @@ from django.core.management import call_command
 def test_the_seeded_admin_logs_into_the_django_admin(client):
     call_command("seed", verbosity=0)
 
-    assert client.get("/").url == "/admin/"
+    assert client.get("/").url == "/console/"
     response = client.post(
         "/admin/login/?next=/admin/",
         {"username": "admin@helpdesk.com", "password": "admin123"},

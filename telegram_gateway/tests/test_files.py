@@ -190,7 +190,7 @@ async def test_anonymous_is_sent_to_log_in_with_no_bytes(async_client, telegram,
     response, body = await fetch(async_client, chat.file_url)
 
     assert response.status_code == 302
-    assert response["Location"].startswith("/admin/login/?next=")
+    assert response["Location"].startswith("/login/?next=")
     assert body == b""
     assert telegram.requests("getFile") == 0
 

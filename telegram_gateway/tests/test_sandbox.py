@@ -158,3 +158,14 @@ def test_no_page_shows_the_bot_token(client, admin_user, sandbox, bot_token, set
         assert response.status_code == 200, url
         assert bot_token.encode() not in response.content, url
         assert bot_token.split(":")[1].encode() not in response.content, url
+
+
+@pytest.mark.django_db
+def test_the_console_links_the_sandbox_while_it_runs(client, cs_user, emulator):
+    client.force_login(cs_user)
+    assert b"/sandbox/" not in client.get("/console/").content
+    sandbox_enable(emulator)
+    try:
+        assert b"Play Telegram clients" in client.get("/console/").content
+    finally:
+        sandbox_disable()

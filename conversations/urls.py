@@ -1,0 +1,17 @@
+from django.urls import path
+
+from conversations import views
+
+app_name = "console"
+
+urlpatterns = [
+    path("", views.session_list, name="sessions"),
+    path("presence/", views.presence_set, name="presence"),
+    path("sessions/<str:session_id>/", views.session_detail, name="session"),
+    path("sessions/<str:session_id>/reply/", views.session_reply, name="reply"),
+    path("sessions/<str:session_id>/read/", views.session_read, name="read"),
+    path("sessions/<str:session_id>/end/", views.session_end, name="end"),
+    path("sessions/<str:session_id>/transfer/", views.session_transfer, name="transfer"),
+    path("sessions/<str:session_id>/assign/", views.session_assign, name="assign"),
+    path("sessions/<str:session_id>/chats/<str:chat_id>/retry/", views.chat_retry, name="retry"),
+]
