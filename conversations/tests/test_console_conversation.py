@@ -6,7 +6,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from conversations.models import Chat, Session
 from conversations.services import session_transfer
-from conversations.tests.test_console_support import add_chat, go_online, make_session
+from conversations.tests.console_helpers import add_chat, go_online, make_session
 
 pytestmark = pytest.mark.django_db
 

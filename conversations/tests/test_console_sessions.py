@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from accounts.models import User
 from conversations.models import Chat, Client, Session
 from conversations.services import session_assign
-from conversations.tests.test_console_support import add_chat, go_online, make_session
+from conversations.tests.console_helpers import add_chat, go_online, make_session
 
 pytestmark = pytest.mark.django_db
 
