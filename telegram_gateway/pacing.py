@@ -1,9 +1,10 @@
 """Keep sends under Telegram's limits ourselves, so Telegram never has to answer 429."""
 
 import asyncio
-import weakref
 
 from django.conf import settings
+
+from telegram_gateway.loops import PerEventLoop
 
 
 class SendPacer:
@@ -37,16 +38,9 @@ class SendPacer:
         self._next_for_chat = {c: t for c, t in self._next_for_chat.items() if t > now}
 
 
-_pacers: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, SendPacer]" = (
-    weakref.WeakKeyDictionary()
+# The pacer shared by everything that sends from this event loop.
+pacer = PerEventLoop(
+    lambda: SendPacer(
+        rate=settings.TELEGRAM_SEND_RATE, chat_interval=settings.TELEGRAM_CHAT_SEND_INTERVAL
+    )
 )
-
-
-def pacer() -> SendPacer:
-    """The pacer shared by everything that sends from this event loop."""
-    loop = asyncio.get_running_loop()
-    if loop not in _pacers:
-        _pacers[loop] = SendPacer(
-            rate=settings.TELEGRAM_SEND_RATE, chat_interval=settings.TELEGRAM_CHAT_SEND_INTERVAL
-        )
-    return _pacers[loop]

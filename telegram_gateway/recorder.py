@@ -8,11 +8,11 @@ queues the message; one flush at a time stores everything queued so far.
 
 import asyncio
 import logging
-import weakref
 
 from conversations import services
 from conversations.services import IncomingMessage, RecordedMessage
 from telegram_gateway.db import TRANSIENT_DATABASE_ERRORS, call_service
+from telegram_gateway.loops import PerEventLoop
 
 logger = logging.getLogger(__name__)
 MAX_BATCH = 200
@@ -58,14 +58,9 @@ class IncomingRecorder:
             future.set_result(result)
 
 
-_recorders: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, IncomingRecorder]" = (
-    weakref.WeakKeyDictionary()
-)
+_recorder = PerEventLoop(IncomingRecorder)
 
 
 async def record_incoming(incoming: IncomingMessage) -> RecordedMessage:
     """Store a client's message (see `chat_record_incoming_many`), batched with its peers."""
-    loop = asyncio.get_running_loop()
-    if loop not in _recorders:
-        _recorders[loop] = IncomingRecorder()
-    return await _recorders[loop].record(incoming)
+    return await _recorder().record(incoming)

@@ -11,14 +11,13 @@ import mimetypes
 import os
 import secrets
 import tempfile
-import weakref
 from collections.abc import AsyncIterator
 from functools import cache
 from pathlib import Path
 from typing import IO
 from urllib.parse import unquote
 
-from aiogram import Bot, Dispatcher
+from aiogram import Dispatcher
 from aiogram.types import Update
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -39,25 +38,19 @@ from conversations.services.files import chat_file_cache
 from telegram_gateway.bot import build_bot, build_dispatcher
 from telegram_gateway.db import TRANSIENT_DATABASE_ERRORS
 from telegram_gateway.files import FileFetchError, telegram_file_download
+from telegram_gateway.loops import PerEventLoop
 
 logger = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 (a header name)
 
 
-_bots: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Bot]" = weakref.WeakKeyDictionary()
+# One bot per event loop: its HTTP session cannot cross loops (daphne has one; WSGI many).
+runtime_bot = PerEventLoop(build_bot)
 
 
 @cache
 def webhook_dispatcher() -> Dispatcher:
     return build_dispatcher()
-
-
-def runtime_bot() -> Bot:
-    """One bot per event loop: its HTTP session cannot cross loops (daphne has one; WSGI many)."""
-    loop = asyncio.get_running_loop()
-    if loop not in _bots:
-        _bots[loop] = build_bot()
-    return _bots[loop]
 
 
 def _error(status: int, message: str) -> JsonResponse:

@@ -28,7 +28,7 @@ from telegram_gateway.files import (
     FileFetchError,
     telegram_file_download,
 )
-from telegram_gateway.views import NO_FILE, _bots
+from telegram_gateway.views import NO_FILE, runtime_bot
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 
@@ -60,9 +60,9 @@ def telegram(settings, emulator, bot_token):
 @pytest_asyncio.fixture(autouse=True)
 async def close_bots():
     """The view's bot belongs to the test's loop: close its HTTP session afterwards."""
-    _bots.clear()
+    runtime_bot.instances.clear()
     yield
-    bot = _bots.pop(asyncio.get_running_loop(), None)
+    bot = runtime_bot.instances.pop(asyncio.get_running_loop(), None)
     if bot is not None:
         await bot.session.close()
 

@@ -10,7 +10,7 @@ from django.db import connections
 from accounts.models import User
 from conversations.models import Chat
 from telegram_gateway.tests.conftest import wait_until
-from telegram_gateway.views import SECRET_HEADER, _bots
+from telegram_gateway.views import SECRET_HEADER, runtime_bot
 
 SECRET = "s3cret_webhook-token"
 ANN = 8001
@@ -23,9 +23,9 @@ def webhook_settings(settings, emulator, bot_token):
     settings.TELEGRAM_API_BASE = emulator.base_url
     settings.TELEGRAM_WEBHOOK_SECRET = SECRET
     emulator.add_user(ANN, "Ann", language_code="en")
-    _bots.clear()
+    runtime_bot.instances.clear()
     yield settings
-    _bots.clear()
+    runtime_bot.instances.clear()
 
 
 def post(client, update: dict | str, secret: str | None = SECRET):
