@@ -1,6 +1,7 @@
-"""What the bot's long-running commands (runbot, deliver) share."""
+"""What the bot's long-running commands (runbot, deliver, serve) share."""
 
 import asyncio
+import logging
 import signal
 
 from aiogram import Bot
@@ -8,7 +9,13 @@ from aiogram.utils.token import TokenValidationError
 from django.conf import settings
 from django.core.management.base import CommandError
 
-from telegram_gateway.bot import build_bot
+from conversations.services import queue_drain
+from telegram_gateway.bot import build_bot, build_dispatcher
+from telegram_gateway.db import TRANSIENT_DATABASE_ERRORS, call_service
+from telegram_gateway.delivery import DeliveryWorker
+from telegram_gateway.polling import UpdatePoller
+
+logger = logging.getLogger("telegram_gateway.bot")
 
 
 def bot_from_settings() -> Bot:
@@ -28,3 +35,39 @@ def stop_event_on_signals() -> asyncio.Event:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     return stop
+
+
+async def bot_run(bot: Bot, *, stop: asyncio.Event, poll_timeout: int) -> None:
+    """Poll for updates and deliver replies until `stop` is set: runbot's and serve's bot.
+
+    Raises what the caller must report: TelegramUnauthorizedError or TelegramNetworkError
+    from the first call, FatalBotAPIError when Telegram refuses polling.
+    """
+    me = await bot.get_me()
+    logger.info("bot @%s is running: long polling %s", me.username, settings.TELEGRAM_API_BASE)
+    await _drain_queue()
+    poller = UpdatePoller(bot, build_dispatcher(), stop=stop, poll_timeout=poll_timeout)
+    worker = DeliveryWorker(bot, stop=stop)
+    delivering = asyncio.create_task(worker.run())
+    try:
+        await poller.run()
+    finally:
+        stop.set()
+        await delivering
+    logger.info(
+        "bot @%s stopped after %d update(s) and %d sent repl(ies)",
+        me.username,
+        poller.handled,
+        worker.sent,
+    )
+
+
+async def _drain_queue() -> None:
+    # Capacity may have grown while the bot was down (a raised cap, agents online).
+    try:
+        assigned = await call_service(queue_drain)
+    except TRANSIENT_DATABASE_ERRORS as error:
+        logger.warning("could not check the waiting queue at start: %s", error)
+        return
+    if assigned:
+        logger.info("assigned %d waiting session(s) at start", len(assigned))

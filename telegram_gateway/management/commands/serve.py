@@ -15,10 +15,10 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from twisted.internet import defer, reactor
 
-from telegram_gateway.bot import build_bot, build_dispatcher
-from telegram_gateway.delivery import DeliveryWorker
+from telegram_gateway.bot import build_bot
 from telegram_gateway.emulator import BotAPIEmulator
-from telegram_gateway.polling import FatalBotAPIError, UpdatePoller
+from telegram_gateway.management.bot_process import bot_run
+from telegram_gateway.polling import FatalBotAPIError
 from telegram_gateway.sandbox import SANDBOX_TOKEN, sandbox_disable, sandbox_enable
 
 logger = logging.getLogger("telegram_gateway.serve")
@@ -73,13 +73,7 @@ class Command(BaseCommand):
             logger.warning("SANDBOX: no TELEGRAM_BOT_TOKEN, so clients are played at /sandbox/")
         bot = build_bot()
         try:
-            me = await bot.get_me()
-            logger.info(
-                "bot @%s is running: long polling %s", me.username, settings.TELEGRAM_API_BASE
-            )
-            poller = UpdatePoller(bot, build_dispatcher(), stop=self.stop)
-            worker = DeliveryWorker(bot, stop=self.stop)
-            await asyncio.gather(poller.run(), worker.run())
+            await bot_run(bot, stop=self.stop, poll_timeout=settings.TELEGRAM_POLL_TIMEOUT)
         except (TelegramAPIError, TelegramNetworkError, FatalBotAPIError) as error:
             # The web app keeps serving; the console shows what agents can still do.
             logger.error("the bot could not run: %s", error)
