@@ -138,12 +138,13 @@ def _get(opener, url: str) -> str | None:
 
 
 @pytest.mark.django_db
-def test_the_admin_links_the_sandbox_only_while_it_runs(client, admin_user, emulator):
-    client.force_login(admin_user)
-    assert b"/sandbox/" not in client.get("/admin/").content
+@pytest.mark.parametrize(("page", "user"), [("/admin/", "admin_user"), ("/console/", "cs_user")])
+def test_pages_link_the_sandbox_only_while_it_runs(client, emulator, request, page, user):
+    client.force_login(request.getfixturevalue(user))
+    assert b"/sandbox/" not in client.get(page).content
     sandbox_enable(emulator)
     try:
-        assert b"Play Telegram clients" in client.get("/admin/").content
+        assert b"Play Telegram clients" in client.get(page).content
     finally:
         sandbox_disable()
 
@@ -158,14 +159,3 @@ def test_no_page_shows_the_bot_token(client, admin_user, sandbox, bot_token, set
         assert response.status_code == 200, url
         assert bot_token.encode() not in response.content, url
         assert bot_token.split(":")[1].encode() not in response.content, url
-
-
-@pytest.mark.django_db
-def test_the_console_links_the_sandbox_while_it_runs(client, cs_user, emulator):
-    client.force_login(cs_user)
-    assert b"/sandbox/" not in client.get("/console/").content
-    sandbox_enable(emulator)
-    try:
-        assert b"Play Telegram clients" in client.get("/console/").content
-    finally:
-        sandbox_disable()
