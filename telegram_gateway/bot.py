@@ -3,6 +3,7 @@
 Polling (`runbot`) and the webhook view feed updates into the same dispatcher.
 """
 
+import asyncio
 import logging
 from datetime import UTC, datetime
 
@@ -32,14 +33,41 @@ def build_bot(token: str | None = None, api_base: str | None = None) -> Bot:
     return Bot(token or settings.TELEGRAM_BOT_TOKEN, session=AiohttpSession(api=server))
 
 
-async def reply(message: Message, key: str, **values: object) -> None:
-    """Answer the client; a failed notice is logged, never a reason to re-process the update."""
+# Notices on their way: held here so the loop keeps them alive until sent.
+_notices: set[asyncio.Task] = set()
+
+
+def reply(message: Message, key: str, **values: object) -> None:
+    """Send the client a notice in the background, paced with every other send.
+
+    The update is already handled: waiting for a pacing slot (30/s for the whole bot)
+    must not hold up storing the messages behind it.
+    """
     text = bot_text(key, message.from_user.language_code, **values)
+    task = asyncio.create_task(_send_notice(message, key, text))
+    _notices.add(task)
+    task.add_done_callback(_notices.discard)
+
+
+async def _send_notice(message: Message, key: str, text: str) -> None:
     await pacer().wait_turn(message.chat.id)
     try:
         await message.answer(text)
     except TelegramAPIError as error:
+        # A failed notice is logged, never a reason to process the update again.
         logger.warning("could not send %r to chat %s: %s", key, message.chat.id, error)
+
+
+def notices_pending() -> set[asyncio.Task]:
+    return set(_notices)
+
+
+async def notices_finish(timeout: float, *, except_: set[asyncio.Task] = frozenset()) -> None:
+    """Give notices still waiting for their slot a chance to go (before shutdown, or
+    before a webhook request ends: under WSGI its event loop ends with it)."""
+    pending = _notices - except_
+    if pending:
+        await asyncio.wait(pending, timeout=timeout)
 
 
 async def is_private(message: Message) -> bool:
@@ -48,14 +76,14 @@ async def is_private(message: Message) -> bool:
 
 
 async def on_start(message: Message) -> None:
-    await reply(message, "greeting", name=message.from_user.first_name)
+    reply(message, "greeting", name=message.from_user.first_name)
 
 
 async def on_end(message: Message) -> None:
     ended = await call_service(
         services.session_end_for_client, telegram_id=str(message.from_user.id)
     )
-    await reply(message, "ended" if ended else "nothing_to_end")
+    reply(message, "ended" if ended else "nothing_to_end")
 
 
 async def on_message(message: Message) -> None:
@@ -67,16 +95,16 @@ async def on_message(message: Message) -> None:
             message.message_id,
             message.chat.id,
         )
-        await reply(message, "unsupported")
+        reply(message, "unsupported")
         return
     recorded = await record_incoming(incoming)
     if not (recorded.created and recorded.session_opened):
         return
     if recorded.session.cs_id:
-        await reply(message, "connected")
+        reply(message, "connected")
     else:
         position = await call_service(selectors.queue_position, session=recorded.session)
-        await reply(message, "queued", position=position)
+        reply(message, "queued", position=position)
 
 
 async def on_edit(message: Message) -> None:

@@ -35,7 +35,7 @@ from pydantic import ValidationError
 from conversations.models import Chat
 from conversations.selectors import chat_get_for_agent
 from conversations.services.files import chat_file_cache
-from telegram_gateway.bot import build_bot, build_dispatcher
+from telegram_gateway.bot import build_bot, build_dispatcher, notices_finish, notices_pending
 from telegram_gateway.db import TRANSIENT_DATABASE_ERRORS
 from telegram_gateway.files import FileFetchError, telegram_file_download
 from telegram_gateway.loops import PerEventLoop
@@ -73,6 +73,7 @@ async def telegram_webhook(request: HttpRequest) -> JsonResponse:
     except (ValueError, ValidationError) as error:
         logger.error("malformed webhook update refused: %s", error)
         return _error(400, "malformed update")
+    earlier_notices = notices_pending()
     try:
         await dispatcher.feed_update(bot, update)
     except TRANSIENT_DATABASE_ERRORS as error:
@@ -82,6 +83,7 @@ async def telegram_webhook(request: HttpRequest) -> JsonResponse:
     except Exception:
         # Redelivering would fail the same way and hold up every later update.
         logger.exception("update %s failed and was skipped", update.update_id)
+    await notices_finish(timeout=10, except_=earlier_notices)
     return JsonResponse({"ok": True})
 
 

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.management.base import CommandError
 
 from conversations.services import queue_drain
-from telegram_gateway.bot import build_bot, build_dispatcher
+from telegram_gateway.bot import build_bot, build_dispatcher, notices_finish
 from telegram_gateway.db import TRANSIENT_DATABASE_ERRORS, call_service
 from telegram_gateway.delivery import DeliveryWorker
 from telegram_gateway.polling import UpdatePoller
@@ -54,6 +54,7 @@ async def bot_run(bot: Bot, *, stop: asyncio.Event, poll_timeout: int) -> None:
     finally:
         stop.set()
         await delivering
+        await notices_finish(timeout=5)
     logger.info(
         "bot @%s stopped after %d update(s) and %d sent repl(ies)",
         me.username,

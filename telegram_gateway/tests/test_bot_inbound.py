@@ -1,10 +1,12 @@
 """The real aiogram bot against the Bot API emulator over HTTP: what clients' messages become."""
 
+import time
+
 import pytest
 
 from accounts.models import User
 from conversations.models import Chat, Client, Session
-from telegram_gateway.tests.conftest import wait_until
+from telegram_gateway.tests.conftest import BotThread, wait_until
 
 BUDI = 5001
 
@@ -251,3 +253,28 @@ def test_channel_posts_are_ignored(emulator, running_bot, ann, online_agent):
     (chat,) = stored()
     assert chat.message == "private hello"
     assert emulator.sent(chat_id=-100777) == []
+
+
+def test_paced_notices_do_not_hold_up_storing_messages(
+    emulator, settings, bot_token, transactional_db, online_agent
+):
+    settings.TELEGRAM_SEND_RATE = 2  # ten notices take about 5 s to go out
+    clients = range(6100, 6110)
+    for user in clients:
+        emulator.add_user(user, f"Client {user}")
+    bot = BotThread(emulator.base_url, bot_token).start()
+    try:
+        for user in clients:
+            emulator.inject_message(user, "first message")  # each opens a session: a notice
+        wait_until(lambda: Chat.objects.count() == 10)
+        started = time.monotonic()
+        for user in clients:
+            emulator.inject_message(user, "second message")  # the next getUpdates batch
+        wait_until(lambda: Chat.objects.count() == 20)
+        second_batch_stored_after = time.monotonic() - started
+
+        notices = emulator.wait_for_sent(10, method="sendMessage", timeout=15)
+    finally:
+        bot.stop()
+    assert second_batch_stored_after < 2.5
+    assert notices[-1].timestamp - started >= 2.5  # the notices really were still pacing
