@@ -82,10 +82,14 @@ NODE_DATA = [
 ]
 CHECK_WITH_OUR_CODE = """
 from django.contrib.auth import authenticate
+from django.test import RequestFactory
 from accounts.models import User
 from conversations.models import Chat, Session
 from conversations.services import IncomingMessage, chat_record_incoming
-admin = authenticate(email="admin@helpdesk.com", password="admin123")
+# With a request, as the login view calls it: axes refuses authenticate() without one.
+admin = authenticate(
+    RequestFactory().post("/login/"), email="admin@helpdesk.com", password="admin123"
+)
 assert admin is not None and admin.is_staff, "Node admin cannot log in"
 assert User.objects.get(pk=admin.pk).password.startswith("argon2$"), "hash not upgraded"
 recorded = chat_record_incoming(incoming=IncomingMessage(

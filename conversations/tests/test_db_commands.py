@@ -8,10 +8,16 @@ from django.contrib.auth import authenticate
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
+from django.test import RequestFactory
 
 from accounts.models import User
 from conversations.management.database import database_create_if_missing
 from conversations.models import Chat, Client, Session
+
+
+def log_in(email: str, password: str):
+    """authenticate() as the login view calls it: axes refuses a call without the request."""
+    return authenticate(RequestFactory().post("/login/"), email=email, password=password)
 
 
 def table_counts() -> dict[str, int]:
@@ -34,7 +40,7 @@ class TestSeed:
             ("cs2@helpdesk.com", "cs123"),
             ("cs3@helpdesk.com", "cs123"),
         ]:
-            assert authenticate(email=email, password=password) is not None, email
+            assert log_in(email, password) is not None, email
         assert User.objects.get(email="admin@helpdesk.com").role == User.Role.ADMIN
         assert set(User.objects.filter(role=User.Role.CS).values_list("email", flat=True)) == {
             "cs1@helpdesk.com",
@@ -69,8 +75,8 @@ class TestSeed:
 
         call_command("seed", verbosity=0)
 
-        assert authenticate(email="admin@helpdesk.com", password="a-much-better-one-7")
-        assert authenticate(email="admin@helpdesk.com", password="admin123") is None
+        assert log_in("admin@helpdesk.com", "a-much-better-one-7")
+        assert log_in("admin@helpdesk.com", "admin123") is None
 
 
 @pytest.mark.django_db
