@@ -25,7 +25,7 @@ class UserCreationForm(AdminUserCreationForm):
 class UserEditForm(UserChangeForm):
     class Meta:
         model = User
-        fields = ("email", "name", "role", "status_online", "is_active")
+        fields = ("email", "name", "role", "status_online", "is_active", "language")
 
 
 @admin.register(User)
@@ -36,7 +36,7 @@ class UserAdmin(BaseUserAdmin):
     add_form = UserCreationForm
     fieldsets = (
         (None, {"fields": ("email", "password")}),
-        (_("Profile"), {"fields": ("name", "role", "status_online")}),
+        (_("Profile"), {"fields": ("name", "role", "status_online", "language")}),
         (_("Access"), {"fields": ("is_active",)}),
         (_("Important dates"), {"fields": ("last_login", "created_at")}),
     )

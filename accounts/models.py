@@ -4,6 +4,7 @@ Table and column names follow the spec's database guide, so a database laid out
 by the original Node/Prisma version is usable as it is.
 """
 
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.db import models
 from django.utils import timezone
@@ -13,6 +14,11 @@ from helpdesk.ids import new_cuid
 
 # The Node version stored bare bcrypt hashes; Django's bcrypt hasher wants them prefixed.
 NODE_BCRYPT_PREFIXES = ("$2a$", "$2b$", "$2y$")
+
+
+def language_choices() -> list[tuple[str, str]]:
+    """The console's languages; a callable so migrations do not copy settings.LANGUAGES."""
+    return [("", _("Browser default")), *settings.LANGUAGES]
 
 
 class UserManager(BaseUserManager):
@@ -52,6 +58,16 @@ class User(AbstractBaseUser):
     )
     # Breaks allocation ties: among equally busy agents, the one waiting longest goes first.
     last_assigned_at = models.DateTimeField(_("last assigned at"), null=True, blank=True)
+    # "" follows the browser (Accept-Language, then LANGUAGE_CODE). db_default as for is_active.
+    language = models.CharField(
+        _("language"),
+        max_length=8,
+        blank=True,
+        default="",
+        db_default="",
+        choices=language_choices,
+        help_text=_("Language of the console; empty follows the browser."),
+    )
 
     objects = UserManager()
 

@@ -1,8 +1,13 @@
 """Writes to agents and their refresh tokens. Views, commands and the admin call these."""
 
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation.trans_real import parse_accept_lang_header
 
 from accounts.models import RefreshToken, User
 
@@ -15,3 +20,38 @@ def user_create(*, email: str, name: str, password: str, role: str = User.Role.C
 def refresh_token_revoke(*, tokens: QuerySet[RefreshToken]) -> int:
     """Revoke the still-live tokens among `tokens`; revoked rows stay until purged."""
     return tokens.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+def user_language_set(*, user: User, language: str) -> None:
+    """Store the agent's console language; "" means follow the browser again."""
+    if language and language not in dict(settings.LANGUAGES):
+        raise ValidationError(
+            _("Unknown language: %(language)s.") % {"language": language}, code="invalid"
+        )
+    user.language = language
+    user.save(update_fields=["language"])
+
+
+def user_language_chosen(user: User | AnonymousUser) -> str:
+    """The user's own still-supported choice, or "" to let the browser decide."""
+    language = getattr(user, "language", "")
+    return language if language in dict(settings.LANGUAGES) else ""
+
+
+def user_language(user: User | AnonymousUser, *, accept_language: str = "") -> str:
+    """The language to render in for `user` outside a page request (a websocket consumer).
+
+    Same answer as pages get (LocaleMiddleware, then UserLanguageMiddleware): the user's
+    choice, else the best supported match in `accept_language` (the handshake's
+    Accept-Language header), else LANGUAGE_CODE.
+    """
+    if language := user_language_chosen(user):
+        return language
+    for code, _quality in parse_accept_lang_header(accept_language):
+        if code == "*":
+            break
+        try:
+            return translation.get_supported_language_variant(code)
+        except LookupError:
+            continue
+    return translation.get_supported_language_variant(settings.LANGUAGE_CODE)

@@ -1,13 +1,15 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
+from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 
+from accounts.views import language_set
 from conversations.forms import EmailLoginForm
 from telegram_gateway.views import chat_file
 
-admin.site.site_header = "Help Desk administration"
-admin.site.site_title = "Help Desk"
+admin.site.site_header = _("Help Desk administration")
+admin.site.site_title = _("Help Desk")
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="console:sessions")),
@@ -20,6 +22,7 @@ urlpatterns = [
     ),
     # Django's LogoutView accepts POST only, so a CSRF token guards it.
     path("logout/", auth_views.LogoutView.as_view(next_page="login"), name="logout"),
+    path("account/language/", language_set, name="language"),
     path("console/", include("conversations.urls")),
     path("admin/", admin.site.urls),
     path("telegram/", include("telegram_gateway.urls")),
