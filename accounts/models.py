@@ -58,6 +58,9 @@ class User(AbstractBaseUser):
     )
     # Breaks allocation ties: among equally busy agents, the one waiting longest goes first.
     last_assigned_at = models.DateTimeField(_("last assigned at"), null=True, blank=True)
+    # While the agent's console is open this is kept fresh; once it is older than the
+    # grace period the agent is taken offline. NULL: presence set outside the console.
+    console_seen_at = models.DateTimeField(_("console last seen"), null=True, blank=True)
     # "" follows the browser (Accept-Language, then LANGUAGE_CODE). db_default as for is_active.
     language = models.CharField(
         _("language"),

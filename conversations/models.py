@@ -19,6 +19,10 @@ class Client(models.Model):
     name = models.CharField(_("name"), max_length=191)
     username = models.CharField(_("username"), max_length=191, null=True, blank=True)  # noqa: DJ001 (spec: nullable)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    # The client's Telegram app language ("id", "en-GB"…): what the desk's own notices use.
+    language_code = models.CharField(
+        _("language"), max_length=16, blank=True, default="", db_default=""
+    )
 
     class Meta:
         db_table = "clients"

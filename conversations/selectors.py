@@ -48,6 +48,25 @@ def _unread_client_chats() -> QuerySet[Chat]:
     )
 
 
+def session_rows() -> QuerySet[Session]:
+    """Sessions as the list shows them: each with its unread count and last message,
+    computed by correlated subqueries rather than one query per row."""
+    last_chat = Chat.objects.filter(session=OuterRef("pk")).order_by("-created_at", "-id")
+    unread_count = (
+        _unread_client_chats().order_by().values("session").annotate(n=Count("pk")).values("n")
+    )
+    return Session.objects.select_related("client", "cs").annotate(
+        unread_count=Coalesce(Subquery(unread_count), 0),
+        last_message=Subquery(last_chat.values("message")[:1]),
+        last_message_type=Subquery(last_chat.values("message_type")[:1]),
+        last_message_at=Subquery(last_chat.values("created_at")[:1]),
+        oldest_unread_at=Subquery(
+            _unread_client_chats().order_by("created_at", "id").values("created_at")[:1]
+        ),
+        activity_at=Coalesce(F("last_message_at"), F("created_at")),
+    )
+
+
 def session_list_for_agent(
     *,
     user: User,
@@ -59,23 +78,9 @@ def session_list_for_agent(
     """Return the console's session list as one query, whatever its length.
 
     A CS sees only its own ACTIVE sessions; an ADMIN sees all, filtered by agent,
-    status and a client search. Each row carries its unread count and last message,
-    computed by correlated subqueries rather than one query per row.
+    status and a client search.
     """
-    last_chat = Chat.objects.filter(session=OuterRef("pk")).order_by("-created_at", "-id")
-    unread_count = (
-        _unread_client_chats().order_by().values("session").annotate(n=Count("pk")).values("n")
-    )
-    sessions = Session.objects.select_related("client", "cs").annotate(
-        unread_count=Coalesce(Subquery(unread_count), 0),
-        last_message=Subquery(last_chat.values("message")[:1]),
-        last_message_type=Subquery(last_chat.values("message_type")[:1]),
-        last_message_at=Subquery(last_chat.values("created_at")[:1]),
-        oldest_unread_at=Subquery(
-            _unread_client_chats().order_by("created_at", "id").values("created_at")[:1]
-        ),
-        activity_at=Coalesce(F("last_message_at"), F("created_at")),
-    )
+    sessions = session_rows()
     if not user.is_admin:
         sessions = sessions.filter(cs=user, status=Session.Status.ACTIVE)
     else:

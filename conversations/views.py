@@ -55,11 +55,16 @@ def session_list(request: HttpRequest) -> HttpResponse:
     user = request.user
     agents = list(agent_list()) if user.is_admin else []
     filter_form = SessionFilterForm(request.GET, agents=agents)
-    sessions = session_list_for_agent(user=user, **filter_form.filters())
+    filters = filter_form.filters()
+    sessions = session_list_for_agent(user=user, **filters)
     page = Paginator(sessions, SESSIONS_PER_PAGE).get_page(request.GET.get("page"))
     waiting = session_waiting_queue()
     context = {
         "filter_form": filter_form,
+        "order": filters["order"],
+        # New rows are pushed into the first page of an unfiltered list only; any
+        # other view updates the rows it shows.
+        "live_insert": page.number == 1 and not any(filters[k] for k in ("status", "cs_id", "q")),
         "page": page,
         "waiting_count": waiting.count(),
         "waiting": list(waiting[:WAITING_SHOWN]) if user.is_admin else [],
@@ -202,7 +207,7 @@ def presence_set(request: HttpRequest) -> HttpResponse:
     form = PresenceForm(request.POST)
     form.is_valid()
     online = form.cleaned_data.get("online", False)
-    services.agent_presence_set(agent=request.user, online=online)
+    services.agent_presence_set(agent=request.user, online=online, from_console=True)
     messages.success(request, _("You are online.") if online else _("You are offline."))
     return redirect(_safe_next(request) or reverse("console:sessions"))
 

@@ -7,6 +7,34 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings")
 # Build Django's app before importing anything that touches models.
 django_asgi_app = get_asgi_application()
 
-from channels.routing import ProtocolTypeRouter  # noqa: E402
+from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import OriginValidator  # noqa: E402
+from django.conf import settings  # noqa: E402
 
-application = ProtocolTypeRouter({"http": django_asgi_app})
+from conversations.routing import websocket_urlpatterns  # noqa: E402
+
+
+class AllowedHostsOnly(OriginValidator):
+    """Channels' AllowedHostsOriginValidator, reading ALLOWED_HOSTS when a socket
+    connects instead of at import, so it follows the settings in force."""
+
+    def __init__(self, application) -> None:
+        super().__init__(application, allowed_origins=())
+
+    def validate_origin(self, parsed_origin) -> bool:
+        hosts = settings.ALLOWED_HOSTS
+        if settings.DEBUG and not hosts:
+            hosts = ["localhost", "127.0.0.1", "[::1]"]  # as Django's own Host check
+        return any(
+            pattern == "*" or self.match_allowed_origin(parsed_origin, pattern) for pattern in hosts
+        )
+
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_asgi_app,
+        # The session cookie signs the agent in; a page from another site cannot connect.
+        "websocket": AllowedHostsOnly(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+    }
+)

@@ -4,6 +4,7 @@ Every variable is documented in `.env.example`. Defaults run the product on
 embedded parts: SQLite and the in-memory channel layer.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -42,6 +43,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "channels",
+    "axes",
     "accounts",
     "conversations",
     "telegram_gateway",
@@ -55,8 +57,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The signed-in user's own language wins over LocaleMiddleware's (browser) choice.
+    "accounts.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as axes asks: it turns a lockout flagged during the view into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "helpdesk.urls"
@@ -119,12 +125,40 @@ PASSWORD_HASHERS = [
     # Verifies hashes written by the original Node version; upgraded to Argon2 on login.
     "django.contrib.auth.hashers.BCryptPasswordHasher",
 ]
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out account or address before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# Login throttling (django-axes), on both /login/ and /admin/login/. Failures are counted per
+# account and, separately, per address; either reaching the limit refuses logins (even with
+# the right password) until LOGIN_COOLOFF_MINUTES have passed since the last failure.
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+_login_cooloff_minutes = env.int("LOGIN_COOLOFF_MINUTES", default=15)
+if AXES_FAILURE_LIMIT < 1 or _login_cooloff_minutes < 1:
+    raise ImproperlyConfigured("LOGIN_FAILURE_LIMIT and LOGIN_COOLOFF_MINUTES must be 1 or more.")
+AXES_COOLOFF_TIME = timedelta(minutes=_login_cooloff_minutes)
+AXES_RESET_ON_SUCCESS = True
+# Retrying while locked out does not extend the lockout, so the page's "N minutes" holds.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# Both login forms post the email as "username"; the callable folds its case, as the
+# database matches it, and the handler makes a success forgive only its own account.
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_USERNAME_CALLABLE = "accounts.login_throttle.login_username"
+AXES_HANDLER = "accounts.login_throttle.AccountResetHandler"
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_HTTP_RESPONSE_CODE = 429
+# The address is REMOTE_ADDR: X-Forwarded-For is not trusted, as any client can send it.
+# Behind a reverse proxy have the server set REMOTE_ADDR from the proxy's header
+# (`daphne --proxy-headers`), or every client shares the proxy's address and its limit.
 
 LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="en")
 LANGUAGES = [("en", "English"), ("id", "Bahasa Indonesia")]
@@ -165,6 +199,9 @@ UPLOAD_ALLOWED_TYPES = env.list(
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     ],
 )
+# Seconds after an agent's last console tab closes before it goes offline (0 = never).
+CONSOLE_PRESENCE_GRACE = env.float("CONSOLE_PRESENCE_GRACE", default=60)
+
 # Replies Telegram keeps failing (5xx, timeouts) are given up after this many seconds.
 DELIVERY_GIVE_UP_AFTER = env.int("DELIVERY_GIVE_UP_AFTER", default=24 * 3600)
 # Seconds between the delivery worker's looks for due replies from other processes.

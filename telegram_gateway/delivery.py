@@ -37,11 +37,26 @@ class DeliveryWorker:
             loop.call_soon_threadsafe(wake.set)
 
         services.delivery_due.connect(on_due, weak=False)
+        sweeper = asyncio.create_task(self._sweep_presence())
         try:
             await self._loop(wake)
         finally:
+            sweeper.cancel()
             services.delivery_due.disconnect(on_due)
             await self._shut_down()
+
+    async def _sweep_presence(self) -> None:
+        """Take offline agents whose consoles all closed long ago.
+
+        A console's web process does this itself when the console closes; this
+        periodic sweep covers a web process that died with consoles open.
+        """
+        while settings.CONSOLE_PRESENCE_GRACE:
+            await asyncio.sleep(max(settings.CONSOLE_PRESENCE_GRACE / 4, 1))
+            try:
+                await call_service(services.agent_presence_sweep)
+            except TRANSIENT_DATABASE_ERRORS as error:
+                logger.warning("cannot sweep agents' presence (%s)", error)
 
     async def _loop(self, wake: asyncio.Event) -> None:
         backoff = Backoff()

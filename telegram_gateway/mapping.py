@@ -100,4 +100,5 @@ def incoming_from_message(message: Message) -> IncomingMessage | None:
         telegram_file_id=file_id,
         file_name=file_name,
         sent_at=message.date,
+        language_code=user.language_code or "",
     )

@@ -1,11 +1,11 @@
 """Writes to clients, sessions and chats. Every function is synchronous and
 transactional; async callers (the bot, consumers) wrap them with `sync_to_async`."""
 
+from conversations.services.files import chat_file_url
 from conversations.services.incoming import (
     IncomingMessage,
     RecordedMessage,
     chat_edit_incoming,
-    chat_file_url,
     chat_record_incoming,
     chat_record_incoming_many,
 )
@@ -22,7 +22,9 @@ from conversations.services.outbound import (
     delivery_retry_later,
 )
 from conversations.services.sessions import (
+    agent_console_seen,
     agent_presence_set,
+    agent_presence_sweep,
     chat_mark_read,
     queue_drain,
     session_assign,
@@ -35,7 +37,9 @@ __all__ = [
     "Delivery",
     "IncomingMessage",
     "RecordedMessage",
+    "agent_console_seen",
     "agent_presence_set",
+    "agent_presence_sweep",
     "chat_edit_incoming",
     "chat_file_url",
     "chat_mark_read",

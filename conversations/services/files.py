@@ -1,4 +1,6 @@
-"""Recording the copy of a client's file that the web app keeps under MEDIA_ROOT."""
+"""Chats' files: their protected address, and the copy the web app keeps under MEDIA_ROOT."""
+
+from urllib.parse import quote
 
 from django.db import transaction
 
@@ -13,3 +15,11 @@ def chat_file_cache(*, chat_id: str, relative_path: str) -> None:
     request, is never replaced.
     """
     Chat.objects.filter(pk=chat_id, local_file="").update(local_file=relative_path)
+
+
+def chat_file_url(*, chat_id: str, file_name: str) -> str:
+    """Return the app's own (protected) address for a chat's file; never Telegram's."""
+    name = quote(file_name or "file", safe="")
+    limit = Chat._meta.get_field("file_url").max_length
+    prefix = f"/files/{chat_id}/"
+    return prefix + name[: limit - len(prefix)].rstrip("%")

@@ -3,12 +3,13 @@
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import quote
 
 from django.db import transaction
 from django.utils import timezone
 
+from conversations import events
 from conversations.models import Chat, Client, Session
+from conversations.services.files import chat_file_url
 from conversations.services.sessions import Allocator
 
 logger = logging.getLogger(__name__)
@@ -27,6 +28,7 @@ class IncomingMessage:
     telegram_file_id: str = ""
     file_name: str = ""
     sent_at: datetime | None = None
+    language_code: str = ""
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,12 @@ def clients_create_missing(*, senders: dict[str, IncomingMessage]) -> None:
         Client.objects.filter(telegram_id__in=senders).values_list("telegram_id", flat=True)
     )
     missing = [
-        Client(telegram_id=telegram_id, name=message.name, username=message.username)
+        Client(
+            telegram_id=telegram_id,
+            name=message.name,
+            username=message.username,
+            language_code=message.language_code,
+        )
         for telegram_id, message in senders.items()
         if telegram_id not in known
     ]
@@ -57,7 +64,7 @@ def clients_create_missing(*, senders: dict[str, IncomingMessage]) -> None:
 
 
 def _clients_lock(*, senders: dict[str, IncomingMessage]) -> dict[str, Client]:
-    """Lock the senders' client rows (in id order) and bring names up to date.
+    """Lock the senders' client rows (in id order) and bring names and languages up to date.
 
     The row lock serialises all work on one client: it is what keeps a client to
     one ACTIVE session and its messages stored once.
@@ -71,11 +78,17 @@ def _clients_lock(*, senders: dict[str, IncomingMessage]) -> dict[str, Client]:
     renamed = []
     for telegram_id, client in clients.items():
         message = senders[telegram_id]
-        if (client.name, client.username) != (message.name, message.username):
+        language_code = message.language_code or client.language_code
+        if (client.name, client.username, client.language_code) != (
+            message.name,
+            message.username,
+            language_code,
+        ):
             client.name, client.username = message.name, message.username
+            client.language_code = language_code
             renamed.append(client)
     if renamed:
-        Client.objects.bulk_update(renamed, ["name", "username"])
+        Client.objects.bulk_update(renamed, ["name", "username", "language_code"])
     return clients
 
 
@@ -135,6 +148,9 @@ def chat_record_incoming_many(*, incomings: list[IncomingMessage]) -> list[Recor
         if allocator:
             allocator.save()
         Chat.objects.bulk_create(new_chats)
+        events.chats_changed((chat.pk for chat in new_chats), new=True)
+        if any(session.cs_id is None for session in opened):
+            events.queue_changed()
     return results
 
 
@@ -151,14 +167,6 @@ def _client_chat(session: Session, incoming: IncomingMessage) -> Chat:
     if incoming.telegram_file_id:
         chat.file_url = chat_file_url(chat_id=chat.id, file_name=incoming.file_name)
     return chat
-
-
-def chat_file_url(*, chat_id: str, file_name: str) -> str:
-    """Return the app's own (protected) address for a chat's file; never Telegram's."""
-    name = quote(file_name or "file", safe="")
-    limit = Chat._meta.get_field("file_url").max_length
-    prefix = f"/files/{chat_id}/"
-    return prefix + name[: limit - len(prefix)].rstrip("%")
 
 
 @transaction.atomic
@@ -181,4 +189,5 @@ def chat_edit_incoming(
     chat.message = text
     chat.edited_at = edited_at or timezone.now()
     chat.save(update_fields=["message", "edited_at"])
+    events.chats_changed([chat.pk])
     return chat

@@ -24,8 +24,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from conversations import events
 from conversations.models import Chat, Session
-from conversations.services.incoming import chat_file_url
+from conversations.services.files import chat_file_url
 
 URL_PATTERN = re.compile(r"(https?://|www\.)\S+", re.IGNORECASE)
 
@@ -101,7 +102,19 @@ def chat_send(
     session = Session.objects.select_for_update().get(pk=session.pk)
     if session.status != Session.Status.ACTIVE:
         raise ValidationError(_("This session has ended."), code="ended")
-    chat = Chat(
+    chat = _outgoing(session, text)
+    if upload is not None:
+        chat.message_type = _message_type_for(_check_upload(upload))
+        chat.local_file.save(upload.name, upload, save=False)
+        chat.file_url = chat_file_url(chat_id=chat.id, file_name=upload.name)
+    chat.save(force_insert=True)
+    _notify_due()
+    events.chats_changed([chat.pk], new=True)
+    return chat
+
+
+def _outgoing(session: Session, text: str) -> Chat:
+    return Chat(
         session=session,
         sender_type=Chat.SenderType.CS,
         message=text,
@@ -110,13 +123,20 @@ def chat_send(
         delivery_status=Status.PENDING,
         next_attempt_at=timezone.now(),
     )
-    if upload is not None:
-        chat.message_type = _message_type_for(_check_upload(upload))
-        chat.local_file.save(upload.name, upload, save=False)
-        chat.file_url = chat_file_url(chat_id=chat.id, file_name=upload.name)
-    chat.save(force_insert=True)
-    _notify_due()
-    return chat
+
+
+def chats_send_notices(*, notices: dict[Session, str]) -> list[Chat]:
+    """Queue the desk's own words to clients (who is answering now) as outgoing chats.
+
+    They go through the delivery path like any reply, in order with the agents'
+    messages, and the console shows them in the conversation. The caller holds
+    the sessions' locks.
+    """
+    chats = Chat.objects.bulk_create([_outgoing(s, text) for s, text in notices.items()])
+    if chats:
+        _notify_due()
+        events.chats_changed((chat.pk for chat in chats), new=True)
+    return chats
 
 
 @transaction.atomic
@@ -131,6 +151,7 @@ def chat_retry_delivery(*, chat: Chat) -> Chat:
     if not updated:
         raise ValidationError(_("Only a failed message can be retried."), code="not_failed")
     _notify_due()
+    events.chats_changed([chat.pk])
     chat.refresh_from_db()
     return chat
 
@@ -214,15 +235,17 @@ def delivery_mark_sent(
     }
     if telegram_file_id:
         fields["telegram_file_id"] = telegram_file_id
-    Chat.objects.filter(pk=chat_id, delivery_status=Status.SENDING).update(**fields)
+    if Chat.objects.filter(pk=chat_id, delivery_status=Status.SENDING).update(**fields):
+        events.chats_changed([chat_id])
     _notify_due()  # the session's next reply may go now
 
 
 def delivery_mark_failed(*, chat_id: str, reason: str) -> None:
     """Give up on a reply Telegram refuses for good (blocked bot, bad request)."""
-    Chat.objects.filter(pk=chat_id, delivery_status=Status.SENDING).update(
+    if Chat.objects.filter(pk=chat_id, delivery_status=Status.SENDING).update(
         delivery_status=Status.FAILED, delivery_error=reason[:255], next_attempt_at=None
-    )
+    ):
+        events.chats_changed([chat_id])
     _notify_due()
 
 

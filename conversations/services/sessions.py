@@ -4,17 +4,19 @@ Lock order, everywhere, to stay deadlock-free: client rows (by id) → online ag
 rows (by id) → waiting session rows.
 """
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from conversations.models import Chat, Session
+from conversations import events
+from conversations.models import Chat, Client, Session
+from conversations.services.outbound import chats_send_notices
 
 NEVER_ASSIGNED = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -66,24 +68,33 @@ class Allocator:
 @transaction.atomic
 def session_end(*, session: Session) -> Session:
     """End an ACTIVE session and hand the freed capacity to the waiting queue."""
+    allocator = Allocator()  # agents first, then the session: the module's lock order
     session = Session.objects.select_for_update().get(pk=session.pk)
     if session.status == Session.Status.ENDED:
         return session
     session.status = Session.Status.ENDED
     session.ended_at = timezone.now()
     session.save(update_fields=["status", "ended_at"])
-    if session.cs_id is not None:
-        queue_drain()
+    events.session_changed(session)
+    if session.cs_id is None:
+        events.queue_changed()
+    else:
+        if session.cs_id in allocator.loads:
+            allocator.loads[session.cs_id] -= 1
+        queue_drain(allocator)
     return session
 
 
 @transaction.atomic
 def session_end_for_client(*, telegram_id: str) -> Session | None:
     """End the client's ACTIVE session, if it has one (the client's /end)."""
+    # The client row first, as when its messages are recorded; session_end then
+    # takes the agents and the session.
+    client = Client.objects.select_for_update().filter(telegram_id=telegram_id).first()
     session = (
-        Session.objects.select_for_update()
-        .filter(client__telegram_id=telegram_id, status=Session.Status.ACTIVE)
-        .first()
+        Session.objects.filter(client=client, status=Session.Status.ACTIVE).first()
+        if client
+        else None
     )
     return session_end(session=session) if session else None
 
@@ -107,21 +118,65 @@ def queue_drain(allocator: Allocator | None = None) -> list[Session]:
         assigned.append(session)
     Session.objects.bulk_update(assigned, ["cs"])
     allocator.save()
+    for session in assigned:
+        events.session_changed(session)
+    if assigned:
+        events.queue_changed()
+        _tell_clients_who_answers(assigned)
     return assigned
 
 
 @transaction.atomic
-def agent_presence_set(*, agent: User, online: bool) -> list[Session]:
+def agent_presence_set(*, agent: User, online: bool, from_console: bool = False) -> list[Session]:
     """Set an agent online or offline; coming online pulls waiting sessions from the queue.
 
     Going offline keeps the agent's sessions: clients are not reshuffled mid-conversation.
+    Online `from_console` lasts while the agent's console is open (see
+    `agent_presence_sweep`); online from elsewhere (a command, the API) lasts until
+    changed, until a console opens.
     """
     allocator = Allocator()  # locks first, like every allocation
-    User.objects.filter(pk=agent.pk).update(status_online=online)
+    fields = {"status_online": online}
+    if online:
+        fields["console_seen_at"] = timezone.now() if from_console else None
+    User.objects.filter(pk=agent.pk).update(**fields)
     agent.status_online = online
     if agent.id in allocator.staff:
         allocator.staff[agent.id].status_online = online
+    events.presence_changed(agent.pk, online=online)
     return queue_drain(allocator) if online else []
+
+
+def agent_console_seen(*, agent: User) -> None:
+    """Note that the agent's console is open (or just closed): the grace period starts anew."""
+    User.objects.filter(pk=agent.pk).update(console_seen_at=timezone.now())
+
+
+@transaction.atomic
+def agent_presence_sweep() -> list[User]:
+    """Take offline the agents whose consoles have all been closed for the grace period.
+
+    Run when a console closes (after the grace period) and periodically by the
+    delivery worker, which also covers a web process that died with consoles open.
+    """
+    grace = settings.CONSOLE_PRESENCE_GRACE
+    if not grace:
+        return []
+    cutoff = timezone.now() - timedelta(seconds=grace)
+    stale = User.objects.filter(role=User.Role.CS, status_online=True, console_seen_at__lt=cutoff)
+    if not stale.exists():  # the common case, without taking the allocation locks
+        return []
+    allocator = Allocator()  # re-read under the locks: a console may have reconnected
+    gone = [
+        agent
+        for agent in allocator.staff.values()
+        if agent.status_online and agent.console_seen_at and agent.console_seen_at < cutoff
+    ]
+    User.objects.filter(pk__in=[agent.pk for agent in gone]).update(status_online=False)
+    for agent in gone:
+        agent.status_online = False
+        events.presence_changed(agent.pk, online=False)
+    return gone
 
 
 @transaction.atomic
@@ -140,6 +195,9 @@ def session_assign(*, session: Session, agent: User) -> Session:
     session.cs = target
     session.save(update_fields=["cs"])
     User.objects.filter(pk=target.pk).update(last_assigned_at=timezone.now())
+    events.session_changed(session)
+    events.queue_changed()
+    _tell_clients_who_answers([session])
     return session
 
 
@@ -165,8 +223,36 @@ def session_transfer(*, session: Session, to_agent: User) -> Session:
     allocator.loads[target.pk] = allocator.loads.get(target.pk, 0) + 1
     if previous in allocator.loads:
         allocator.loads[previous] -= 1
+    events.session_changed(session, previous_agent_id=previous)
+    _tell_clients_who_answers([session])
     queue_drain(allocator)
     return session
+
+
+def _tell_clients_who_answers(sessions: list[Session]) -> None:
+    """Tell each client which agent answers now: after waiting in the queue, or a transfer.
+
+    In the client's Telegram language when the console speaks it, else English.
+    """
+    languages = dict(
+        Client.objects.filter(pk__in={s.client_id for s in sessions}).values_list(
+            "id", "language_code"
+        )
+    )
+    notices = {}
+    for session in sessions:
+        with translation.override(_client_language(languages.get(session.client_id, ""))):
+            notices[session] = _("You are now talking with %(name)s from our support team.") % {
+                "name": session.cs.name
+            }
+    chats_send_notices(notices=notices)
+
+
+def _client_language(language_code: str) -> str:
+    try:
+        return translation.get_supported_language_variant(language_code.lower())
+    except LookupError:
+        return "en"
 
 
 def chat_mark_read(*, session: Session) -> int:
@@ -174,6 +260,9 @@ def chat_mark_read(*, session: Session) -> int:
 
     One UPDATE on the spec's (session, sender_type, is_read) index, no locks needed.
     """
-    return Chat.objects.filter(
+    marked = Chat.objects.filter(
         session=session, sender_type=Chat.SenderType.CLIENT, is_read=False
     ).update(is_read=True)
+    if marked:
+        events.session_changed(session)  # the unread badge, in every open tab
+    return marked

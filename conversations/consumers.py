@@ -1,0 +1,160 @@
+"""The console's websocket: live frames for one signed-in agent, rendered in its language.
+
+A connection joins only its own agent's group (and the admins' group for an ADMIN),
+so a CS never receives another agent's sessions. The browser may ask for one thing
+back: marking a conversation read, checked like the HTTP view.
+"""
+
+import asyncio
+import logging
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+from django.http import HttpRequest
+from django.middleware.csrf import get_token
+from django.template.loader import render_to_string
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from conversations import events, services
+from conversations.models import Session
+from conversations.selectors import session_get_for_agent
+
+logger = logging.getLogger(__name__)
+
+# Close code for "not signed in": the page reloads and lands on the login form.
+CLOSE_UNAUTHENTICATED = 4401
+
+
+class ConsoleConsumer(AsyncJsonWebsocketConsumer):
+    user: User
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated or not user.is_active:
+            # Accepted first so the page learns why (a refused handshake has no code).
+            await self.accept()
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        self.user = user
+        self.language = self._language()
+        self.csrf_token = self._csrf_token()
+        self.joined = [events.GROUP_ALL, events.agent_group(user.pk)]
+        if user.is_admin:
+            self.joined.append(events.GROUP_ADMINS)
+        for group in self.joined:
+            await self.channel_layer.group_add(group, self.channel_name)
+        await self.accept()
+        self.heartbeat = None
+        if user.role == User.Role.CS and settings.CONSOLE_PRESENCE_GRACE:
+            self.heartbeat = asyncio.create_task(self._keep_presence())
+
+    async def disconnect(self, code: int) -> None:
+        for group in getattr(self, "joined", ()):
+            await self.channel_layer.group_discard(group, self.channel_name)
+        if getattr(self, "heartbeat", None) is None:
+            return
+        self.heartbeat.cancel()
+        # The grace period runs from now; if no console of this agent is open by then,
+        # the sweep takes it offline (another process's sweep covers a crash).
+        await database_sync_to_async(services.agent_console_seen)(agent=self.user)
+        asyncio.get_running_loop().call_later(
+            settings.CONSOLE_PRESENCE_GRACE + 0.5, _sweep_presence_soon
+        )
+
+    async def _keep_presence(self) -> None:
+        interval = max(settings.CONSOLE_PRESENCE_GRACE / 3, 0.1)
+        while True:
+            try:
+                await database_sync_to_async(services.agent_console_seen)(agent=self.user)
+            except Exception:  # a database outage must not close the console
+                logger.warning("cannot note console presence of %s", self.user.pk, exc_info=True)
+            await asyncio.sleep(interval)
+
+    def _language(self) -> str:
+        """The language the page was rendered in (it says so), else the user's or default."""
+        asked = parse_qs(self.scope.get("query_string", b"").decode()).get("lang", [""])[0]
+        supported = {code for code, _name in settings.LANGUAGES}
+        for candidate in (asked, self.user.language):
+            if candidate in supported:
+                return candidate
+        return settings.LANGUAGE_CODE
+
+    def _csrf_token(self) -> str:
+        """A token for the forms inside rendered fragments, from the page's CSRF cookie."""
+        cookie = self.scope.get("cookies", {}).get(settings.CSRF_COOKIE_NAME, "")
+        if not cookie:
+            return ""
+        request = HttpRequest()
+        request.META["CSRF_COOKIE"] = cookie
+        return get_token(request)
+
+    async def receive_json(self, content: dict, **kwargs) -> None:
+        if not isinstance(content, dict) or content.get("action") != "read":
+            await self._send_error(_("Unknown request."))
+            return
+        session_id = content.get("session_id")
+        if not isinstance(session_id, str) or not await self._mark_read(session_id):
+            await self._send_error(_("No such session."))
+
+    @database_sync_to_async
+    def _mark_read(self, session_id: str) -> bool:
+        try:
+            session = session_get_for_agent(user=self.user, session_id=session_id)
+        except Session.DoesNotExist:
+            return False
+        services.chat_mark_read(session=session)
+        return True
+
+    async def _send_error(self, message: str) -> None:
+        await self.send_json({"events": [{"kind": "error", "message": message}]})
+
+    async def console_events(self, frame: dict) -> None:
+        with translation.override(self.language):
+            rendered = [self._render(event) for event in frame["events"]]
+        await self.send_json({"events": [event for event in rendered if event]})
+
+    def _render(self, event: dict) -> dict | None:
+        kind = event["kind"]
+        if kind == "chat":
+            chat = events.chat_from_wire(event["chat"])
+            html = render_to_string(
+                "console/_message.html",
+                {"chat": chat, "session_id": chat.session_id, "csrf_token": self.csrf_token},
+            )
+            return {
+                "kind": kind,
+                "session_id": chat.session_id,
+                "chat_id": chat.pk,
+                "sender_type": chat.sender_type,
+                "html": html,
+            }
+        if kind == "session":
+            session = events.session_from_wire(event["session"])
+            if not self.user.is_admin and session.cs_id != self.user.pk:
+                return None  # belt and braces: the group should never carry it
+            html = render_to_string(
+                "console/_session_row.html", {"session": session, "user": self.user}
+            )
+            return {
+                "kind": kind,
+                "session_id": session.pk,
+                "status": session.status,
+                "cs_id": session.cs_id,
+                "unread": session.unread_count,
+                "html": html,
+            }
+        return event  # queue, presence, session_gone: plain values
+
+
+def _sweep_presence_soon() -> None:
+    task = asyncio.ensure_future(database_sync_to_async(services.agent_presence_sweep)())
+    task.add_done_callback(_log_failure)
+
+
+def _log_failure(task: asyncio.Task) -> None:
+    if not task.cancelled() and task.exception():
+        logger.warning("presence sweep failed", exc_info=task.exception())

@@ -1,0 +1,224 @@
+"""Live pushes to agents' consoles, sent to websocket groups after commit.
+
+Services note *what* changed (a chat, a session, the queue, an agent's presence)
+while their transaction runs. After commit one flush per transaction reads the
+changed rows once and sends each group a single frame; the consumer renders it in
+its agent's language. A push is a hint: the rows are the truth, so a lost push
+costs a stale screen until the next one or a reload, never data.
+
+Groups: every console joins `GROUP_ALL` and its agent's own group; an ADMIN's also
+joins `GROUP_ADMINS`. A CS's console is never in a group that carries another
+agent's sessions.
+"""
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+from django.utils.dateparse import parse_datetime
+
+from accounts.models import User
+from conversations.models import Chat, Client, Session
+
+logger = logging.getLogger(__name__)
+
+GROUP_ALL = "console.all"
+GROUP_ADMINS = "console.admins"
+# The consumer's handler for every frame: `console_events`.
+FRAME_TYPE = "console.events"
+
+
+def agent_group(agent_id: str) -> str:
+    return f"console.agent.{agent_id}"
+
+
+@dataclass
+class _Changes:
+    chat_ids: set[str] = field(default_factory=set)
+    new_chat_ids: set[str] = field(default_factory=set)
+    session_ids: set[str] = field(default_factory=set)
+    # session id → agents who had it before this transaction gave it to someone else
+    previous_agents: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    queue: bool = False
+    presence: dict[str, bool] = field(default_factory=dict)
+
+
+def _pending() -> _Changes:
+    connection = transaction.get_connection()
+    changes = getattr(connection, "console_changes", None)
+    if changes is None:
+        changes = connection.console_changes = _Changes()
+    return changes
+
+
+def _flush_on_commit() -> None:
+    """Flush this transaction's changes after commit (at once outside a transaction).
+
+    Registered per note, not once per transaction: a savepoint rolled back takes its
+    callbacks with it, and any one left flushes everything noted.
+    """
+    transaction.on_commit(_flush, robust=True)
+
+
+def chats_changed(chat_ids: Iterable[str], *, new: bool = False) -> None:
+    """Messages were stored (`new`: their sessions' rows change too) or changed in place
+    (an edit, a delivery state)."""
+    chat_ids = set(chat_ids)
+    if chat_ids:
+        changes = _pending()
+        changes.chat_ids |= chat_ids
+        if new:
+            changes.new_chat_ids |= chat_ids
+        _flush_on_commit()
+
+
+def session_changed(session: Session, *, previous_agent_id: str | None = None) -> None:
+    """A session's row in the list changed: opened, assigned, transferred, ended, read."""
+    changes = _pending()
+    changes.session_ids.add(session.pk)
+    if previous_agent_id and previous_agent_id != session.cs_id:
+        changes.previous_agents[session.pk].add(previous_agent_id)
+    _flush_on_commit()
+
+
+def queue_changed() -> None:
+    _pending().queue = True
+    _flush_on_commit()
+
+
+def presence_changed(agent_id: str, *, online: bool) -> None:
+    _pending().presence[agent_id] = online
+    _flush_on_commit()
+
+
+def _flush() -> None:
+    connection = transaction.get_connection()
+    changes = getattr(connection, "console_changes", None)
+    if changes is None:
+        return  # an earlier callback of this transaction sent everything
+    del connection.console_changes
+    frames = _frames(changes)
+    if frames:
+        async_to_sync(_send)(frames)
+
+
+def _frames(changes: _Changes) -> dict[str, list[dict]]:
+    from conversations.selectors import session_rows, session_waiting_queue
+
+    frames: dict[str, list[dict]] = defaultdict(list)
+
+    def send(agent_id: str | None, event: dict) -> None:
+        if agent_id:
+            frames[agent_group(agent_id)].append(event)
+        frames[GROUP_ADMINS].append(event)
+
+    chats = (
+        list(
+            Chat.objects.filter(pk__in=changes.chat_ids)
+            .select_related("session")
+            .order_by("created_at", "id")
+        )
+        if changes.chat_ids
+        else []
+    )
+    session_ids = changes.session_ids | {
+        chat.session_id for chat in chats if chat.pk in changes.new_chat_ids
+    }
+    if session_ids:
+        for session in session_rows().filter(pk__in=session_ids):
+            send(session.cs_id, {"kind": "session", "session": session_to_wire(session)})
+            for agent_id in changes.previous_agents.get(session.pk, ()):
+                gone = {"kind": "session_gone", "session_id": session.pk}
+                frames[agent_group(agent_id)].append(gone)
+    for chat in chats:
+        send(chat.session.cs_id, {"kind": "chat", "chat": chat_to_wire(chat)})
+    if changes.queue:
+        frames[GROUP_ALL].append({"kind": "queue", "waiting": session_waiting_queue().count()})
+    for agent_id, online in changes.presence.items():
+        frames[agent_group(agent_id)].append({"kind": "presence", "online": online})
+    return frames
+
+
+async def _send(frames: dict[str, list[dict]]) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    for group, events in frames.items():
+        try:
+            await layer.group_send(group, {"type": FRAME_TYPE, "events": events})
+        except Exception:  # a push is a hint: the commit it follows stands
+            logger.exception("console push to %s failed", group)
+
+
+# The wire: plain values only (channels-redis packs frames with msgpack).
+
+
+def _when(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+CHAT_WIRE_FIELDS = (
+    "id",
+    "session_id",
+    "sender_type",
+    "message_type",
+    "message",
+    "file_url",
+    "is_read",
+    "created_at",
+    "edited_at",
+    "delivery_status",
+    "delivery_error",
+)
+
+
+def chat_to_wire(chat: Chat) -> dict:
+    wire = {name: getattr(chat, name) for name in CHAT_WIRE_FIELDS}
+    return {**wire, "created_at": _when(chat.created_at), "edited_at": _when(chat.edited_at)}
+
+
+def chat_from_wire(data: dict) -> Chat:
+    return Chat(
+        **{
+            **data,
+            "created_at": parse_datetime(data["created_at"]),
+            "edited_at": data["edited_at"] and parse_datetime(data["edited_at"]),
+        }
+    )
+
+
+def session_to_wire(session: Session) -> dict:
+    """A `session_rows()` row: what the list shows of it."""
+    return {
+        "id": session.pk,
+        "status": session.status,
+        "created_at": _when(session.created_at),
+        "client": {"name": session.client.name, "username": session.client.username},
+        "cs_id": session.cs_id,
+        "cs_name": session.cs.name if session.cs else None,
+        "unread_count": session.unread_count,
+        "last_message": session.last_message,
+        "last_message_type": session.last_message_type,
+        "last_message_at": _when(session.last_message_at),
+    }
+
+
+def session_from_wire(data: dict) -> Session:
+    session = Session(
+        id=data["id"],
+        status=data["status"],
+        created_at=parse_datetime(data["created_at"]),
+        client=Client(**data["client"]),
+        cs_id=data["cs_id"],
+    )
+    session.cs = User(id=data["cs_id"], name=data["cs_name"]) if data["cs_id"] else None
+    session.unread_count = data["unread_count"]
+    session.last_message = data["last_message"]
+    session.last_message_type = data["last_message_type"]
+    session.last_message_at = data["last_message_at"] and parse_datetime(data["last_message_at"])
+    return session
