@@ -19,6 +19,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from accounts.services import user_language
 from conversations import events, services
 from conversations.models import Session
 from conversations.selectors import session_get_for_agent
@@ -75,13 +76,14 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):
             await asyncio.sleep(interval)
 
     def _language(self) -> str:
-        """The language the page was rendered in (it says so), else the user's or default."""
+        """The language the page was rendered in (it says so), else what a page would get."""
         asked = parse_qs(self.scope.get("query_string", b"").decode()).get("lang", [""])[0]
-        supported = {code for code, _name in settings.LANGUAGES}
-        for candidate in (asked, self.user.language):
-            if candidate in supported:
-                return candidate
-        return settings.LANGUAGE_CODE
+        if asked in dict(settings.LANGUAGES):
+            return asked
+        headers = dict(self.scope.get("headers", ()))
+        return user_language(
+            self.user, accept_language=headers.get(b"accept-language", b"").decode()
+        )
 
     def _csrf_token(self) -> str:
         """A token for the forms inside rendered fragments, from the page's CSRF cookie."""

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from channels.layers import BaseChannelLayer, InMemoryChannelLayer, get_channel_layer
 from django.db import transaction
 from django.utils.dateparse import parse_datetime
 
@@ -102,9 +102,12 @@ def _flush() -> None:
     if changes is None:
         return  # an earlier callback of this transaction sent everything
     del connection.console_changes
+    layer = get_channel_layer()
+    if layer is None or (isinstance(layer, InMemoryChannelLayer) and not layer.groups):
+        return  # no console in this process, and no other process can hear it: skip the reads
     frames = _frames(changes)
     if frames:
-        async_to_sync(_send)(frames)
+        async_to_sync(_send)(layer, frames)
 
 
 def _frames(changes: _Changes) -> dict[str, list[dict]]:
@@ -144,10 +147,7 @@ def _frames(changes: _Changes) -> dict[str, list[dict]]:
     return frames
 
 
-async def _send(frames: dict[str, list[dict]]) -> None:
-    layer = get_channel_layer()
-    if layer is None:
-        return
+async def _send(layer: BaseChannelLayer, frames: dict[str, list[dict]]) -> None:
     for group, events in frames.items():
         try:
             await layer.group_send(group, {"type": FRAME_TYPE, "events": events})

@@ -6,6 +6,7 @@ a test wrapped in one transaction would not survive on MariaDB.
 """
 
 import asyncio
+import re
 
 import pytest
 from channels.db import database_sync_to_async
@@ -197,6 +198,17 @@ async def test_delivery_state_changes_update_the_message(agents):
     assert f"/console/sessions/{session.pk}/chats/{reply.pk}/retry/" in failed["html"]
     assert 'name="csrfmiddlewaretoken" value="' in failed["html"]
     await console.disconnect()
+
+
+async def test_fragments_come_in_the_pages_language(agents):
+    cs1, _ = agents
+    session = await database_sync_to_async(make_session)(cs=cs1)
+    indonesian = await connected(cs1, query="?lang=id")
+    await database_sync_to_async(services.chat_send)(session=session, agent=cs1, text="Halo")
+    message = await next_events(indonesian, "chat")
+    shown = re.sub(r"<[^>]+>", " ", message["html"]).split()
+    assert "menunggu" in shown and "pending" not in shown
+    await indonesian.disconnect()
 
 
 async def test_an_ended_session_is_pushed_as_ended(agents):
