@@ -46,12 +46,12 @@ def runbot(
     )
 
 
-def finish(process: subprocess.Popen, timeout: float = 15) -> str:
+def finish(process: subprocess.Popen, timeout: float = 60) -> str:
     output, _ = process.communicate(timeout=timeout)
     return output
 
 
-def wait_for_output(process: subprocess.Popen, needle: str, timeout: float = 15) -> str:
+def wait_for_output(process: subprocess.Popen, needle: str, timeout: float = 60) -> str:
     seen = []
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -130,7 +130,7 @@ class TestNothingLostNothingDoubled:
             try:
                 wait_for_output(process, "is running")
                 emulator.inject_message(ANN, "before")
-                wait_until(lambda: Chat.objects.filter(message="before").exists())
+                wait_until(lambda: Chat.objects.filter(message="before").exists(), timeout=60)
 
                 proxy.cut()
                 for n in range(5):
@@ -216,7 +216,11 @@ class TestDeliverCommand:
             command="deliver",
         )
         try:
-            wait_until(lambda: Chat.objects.filter(pk=chat.pk, delivery_status="SENT").exists())
+            # The first wait covers the process importing aiogram: seconds on a busy machine.
+            wait_until(
+                lambda: Chat.objects.filter(pk=chat.pk, delivery_status="SENT").exists(),
+                timeout=60,
+            )
         finally:
             process.send_signal(signal.SIGTERM)
             output = finish(process)
