@@ -13,8 +13,8 @@
   const openSessionId = conversation ? conversation.dataset.sessionId : null;
   let socket = null;
   let retryDelay = 1000;
-  let everConnected = false;
   let unreadWhileHidden = false;
+  let heldEvents = null; // while catching up: events to apply after the fresh copy
 
   function fragment(html) {
     const template = document.createElement("template");
@@ -126,22 +126,68 @@
     error: (event) => console.warn("console:", event.message),
   };
 
+  function apply(events) {
+    for (const event of events) {
+      const handle = handlers[event.kind];
+      if (handle) handle(event);
+    }
+  }
+
+  // What changed between the server rendering this page and the socket joining its
+  // groups (or while the connection was down) was pushed to nobody: take the live
+  // parts from a fresh copy of the page, then apply what arrived meanwhile.
+  async function catchUp() {
+    heldEvents = [];
+    try {
+      const response = await fetch(window.location.href, { credentials: "same-origin" });
+      if (response.ok) {
+        const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
+        refreshFrom(fresh);
+      }
+    } catch (error) {
+      console.warn("console: catching up failed", error);
+    } finally {
+      const events = heldEvents;
+      heldEvents = null;
+      apply(events);
+    }
+  }
+
+  function refreshFrom(fresh) {
+    const freshConversation = fresh.getElementById("conversation");
+    if (conversation && freshConversation) {
+      const moved =
+        freshConversation.dataset.status !== conversation.dataset.status ||
+        freshConversation.dataset.cs !== conversation.dataset.cs;
+      if (moved) reloadIfIdle();
+    }
+    for (const id of ["session-list", "waiting-count"]) {
+      const mine = document.getElementById(id);
+      const theirs = fresh.getElementById(id);
+      if (mine && theirs) mine.innerHTML = theirs.innerHTML;
+    }
+    const freshMessages = fresh.getElementById("messages");
+    if (messages && messages.dataset.live && freshMessages) {
+      messages.innerHTML = freshMessages.innerHTML;
+    }
+    const presence = document.querySelector("form.presence");
+    const freshPresence = fresh.querySelector("form.presence");
+    if (presence && freshPresence) presence.dataset.online = freshPresence.dataset.online;
+    refreshEmptyNote();
+  }
+
   function connect() {
     const scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
     socket = new WebSocket(scheme + window.location.host + liveUrl);
     socket.addEventListener("open", () => {
       setStatus(true);
       retryDelay = 1000;
-      // Whatever happened while the connection was down is on the server's page.
-      if (everConnected) reloadIfIdle();
-      everConnected = true;
+      catchUp();
     });
     socket.addEventListener("message", (message) => {
-      const frame = JSON.parse(message.data);
-      for (const event of frame.events || []) {
-        const handle = handlers[event.kind];
-        if (handle) handle(event);
-      }
+      const events = JSON.parse(message.data).events || [];
+      if (heldEvents) heldEvents.push(...events);
+      else apply(events);
     });
     socket.addEventListener("close", (closed) => {
       setStatus(false);
