@@ -1,7 +1,8 @@
 """The console in a real browser: Playwright drives Debian's chromium against `manage.py serve`.
 
 One `serve` process (web app, websockets, bot and the sandbox's Bot API emulator) on a
-temporary SQLite database seeded by `setup_db`; cs1 goes on duty from the console, so
+fresh database of the pass's kind (SQLite, or MariaDB in the MariaDB pass) seeded by
+`setup_db`; cs1 goes on duty from the console, so
 new clients go to cs1. Clients write through the sandbox API, as a person on /sandbox/
 would; every assertion is about what an agent sees, and "live" means without a page
 load (a mark set on `window` after the page loaded is still there).
