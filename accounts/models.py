@@ -143,6 +143,9 @@ class RefreshToken(models.Model):
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     expires_at = models.DateTimeField(_("expires at"))
     revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    # The login this token descends from (the id of that login's first token): reuse of
+    # a rotated token revokes the whole chain. NULL on rows written by the Node version.
+    family = models.CharField(_("login chain"), max_length=25, null=True, blank=True, db_index=True)  # noqa: DJ001 (NULL: rows the Node version inserts)
 
     class Meta:
         db_table = "refresh_tokens"

@@ -44,6 +44,10 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "axes",
+    "rest_framework",
+    "drf_spectacular",
+    # Swagger UI's files, served from our own static files (no CDN).
+    "drf_spectacular_sidecar",
     "accounts",
     "conversations",
     "telegram_gateway",
@@ -159,6 +163,55 @@ AXES_HTTP_RESPONSE_CODE = 429
 # The address is REMOTE_ADDR: X-Forwarded-For is not trusted, as any client can send it.
 # Behind a reverse proxy have the server set REMOTE_ADDR from the proxy's header
 # (`daphne --proxy-headers`), or every client shares the proxy's address and its limit.
+
+# The REST API under /api/ (DRF): JWT bearer tokens only, JSON only, one error shape.
+# Access tokens are short-lived; refresh tokens rotate on every use and are kept, hashed,
+# in the spec's refresh_tokens table (accounts/tokens.py), not in simplejwt's blacklist app.
+JWT_ACCESS_MINUTES = env.int("JWT_ACCESS_MINUTES", default=15)
+JWT_REFRESH_DAYS = env.int("JWT_REFRESH_DAYS", default=7)
+if JWT_ACCESS_MINUTES < 1 or JWT_REFRESH_DAYS < 1:
+    raise ImproperlyConfigured("JWT_ACCESS_MINUTES and JWT_REFRESH_DAYS must be 1 or more.")
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=JWT_ACCESS_MINUTES),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=JWT_REFRESH_DAYS),
+    "USER_ID_FIELD": "id",
+    "USER_ID_CLAIM": "user_id",
+    "AUTH_HEADER_TYPES": ("Bearer",),
+    # An access token names its user's password hash: a password change ends it at once.
+    "CHECK_REVOKE_TOKEN": True,
+}
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework_simplejwt.authentication.JWTAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.MultiPartParser",
+        "rest_framework.parsers.FormParser",
+    ],
+    "EXCEPTION_HANDLER": "helpdesk.api_errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Per address, on top of axes' per-account and per-address failure counts: bounds the
+    # password hashing work one address can cause.
+    "DEFAULT_THROTTLE_RATES": {"login": "30/minute"},
+    # The address is REMOTE_ADDR, as for axes: X-Forwarded-For is anyone's to forge.
+    "NUM_PROXIES": 0,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Telegram Help Desk API",
+    "DESCRIPTION": "The agent console's operations for other clients. Authenticate with "
+    "POST /api/auth/login/, then send `Authorization: Bearer <access>`.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {"MessageTypeEnum": "conversations.models.Chat.MessageType"},
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "helpdesk.api_schema.add_error_responses",
+    ],
+}
 
 LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="en")
 LANGUAGES = [("en", "English"), ("id", "Bahasa Indonesia")]

@@ -25,9 +25,16 @@ urlpatterns = [
     path("account/language/", language_set, name="language"),
     path("console/", include("conversations.urls")),
     path("admin/", admin.site.urls),
+    path("api/", include("helpdesk.api_urls")),
     path("telegram/", include("telegram_gateway.urls")),
     path("sandbox/", include("telegram_gateway.sandbox_urls")),
     # Chat.file_url: clients' and agents' files, for the assigned agent and admins. The
     # name is cosmetic and may hold any character (decoded "/" and line breaks too).
     re_path(r"^files/(?P<chat_id>[^/]+)/(?P<name>[\s\S]+)$", chat_file, name="chat_file"),
 ]
+
+# JSON under /api/, the usual pages elsewhere.
+handler400 = "helpdesk.api_errors.bad_request"
+handler403 = "helpdesk.api_errors.permission_denied"
+handler404 = "helpdesk.api_errors.page_not_found"
+handler500 = "helpdesk.api_errors.server_error"

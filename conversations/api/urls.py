@@ -1,0 +1,15 @@
+from django.urls import path
+
+from conversations.api import views
+
+urlpatterns = [
+    path("me/", views.MeApi.as_view(), name="me"),
+    path("sessions/", views.SessionListApi.as_view(), name="sessions"),
+    path("sessions/<str:session_id>/", views.SessionDetailApi.as_view(), name="session"),
+    path("sessions/<str:session_id>/chats/", views.ChatListApi.as_view(), name="chats"),
+    path("sessions/<str:session_id>/read/", views.SessionReadApi.as_view(), name="read"),
+    path("sessions/<str:session_id>/end/", views.SessionEndApi.as_view(), name="end"),
+    path(
+        "sessions/<str:session_id>/transfer/", views.SessionTransferApi.as_view(), name="transfer"
+    ),
+]
