@@ -79,6 +79,9 @@ class Session(models.Model):
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["client", "status"], name="idx_sessions_client_status"),
+            # Agents' workloads and the waiting queue: read on every allocation, under
+            # the agents' locks, so it must not scan every session ever held.
+            models.Index(fields=["status", "cs"], name="idx_sessions_status_cs"),
         ]
 
     def __str__(self) -> str:

@@ -11,8 +11,13 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import OriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
+from django.urls import get_resolver  # noqa: E402
 
 from conversations.routing import websocket_urlpatterns  # noqa: E402
+
+# Load the URLconf now: its first use (a {% url %} in a pushed fragment) would otherwise
+# import it, aiogram's models included, inside the event loop and stall every socket.
+get_resolver().url_patterns  # noqa: B018
 
 
 class AllowedHostsOnly(OriginValidator):

@@ -113,7 +113,9 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            # A daphne process's sockets share one channel; channels-redis drops frames
+            # beyond `capacity` (default 100), about 1 s of pushes at 100 messages/s.
+            "CONFIG": {"hosts": [REDIS_URL], "capacity": 2000},
         }
     }
 else:
