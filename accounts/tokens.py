@@ -57,7 +57,11 @@ def _issue(*, user: User, family: str | None) -> TokenPair:
         # The first token of a login names its chain.
         row.family = row.id
     row.save(force_insert=True)
-    return TokenPair(access=str(refresh.access_token), refresh=raw, user=user)
+    access = refresh.access_token
+    # simplejwt dates the access token's exp from the refresh token's clock but its iat
+    # from its own; one clock for the pair keeps its lifetime exactly ACCESS_TOKEN_LIFETIME.
+    access.set_iat(at_time=refresh.current_time)
+    return TokenPair(access=str(access), refresh=raw, user=user)
 
 
 @transaction.atomic
