@@ -162,23 +162,8 @@ def _when(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-CHAT_WIRE_FIELDS = (
-    "id",
-    "session_id",
-    "sender_type",
-    "message_type",
-    "message",
-    "file_url",
-    "is_read",
-    "created_at",
-    "edited_at",
-    "delivery_status",
-    "delivery_error",
-)
-
-
 def chat_to_wire(chat: Chat) -> dict:
-    wire = {name: getattr(chat, name) for name in CHAT_WIRE_FIELDS}
+    wire = {name: getattr(chat, name) for name in Chat.PUBLIC_FIELDS}
     return {**wire, "created_at": _when(chat.created_at), "edited_at": _when(chat.edited_at)}
 
 

@@ -102,6 +102,22 @@ class Chat(models.Model):
         SENT = "SENT", _("Sent")
         FAILED = "FAILED", _("Failed")
 
+    # What the console's live pushes and the API show of a chat: the spec's columns
+    # plus the delivery state; never Telegram's file id or the stored file's path.
+    PUBLIC_FIELDS = (
+        "id",
+        "session_id",
+        "sender_type",
+        "message_type",
+        "message",
+        "file_url",
+        "is_read",
+        "created_at",
+        "edited_at",
+        "delivery_status",
+        "delivery_error",
+    )
+
     class MessageType(models.TextChoices):
         TEXT = "TEXT", _("Text")
         IMAGE = "IMAGE", _("Image")

@@ -55,19 +55,7 @@ class ChatSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Chat
-        fields = [
-            "id",
-            "session_id",
-            "sender_type",
-            "message_type",
-            "message",
-            "file_url",
-            "is_read",
-            "created_at",
-            "edited_at",
-            "delivery_status",
-            "delivery_error",
-        ]
+        fields = Chat.PUBLIC_FIELDS
         read_only_fields = fields
 
 
