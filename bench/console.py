@@ -151,7 +151,15 @@ class Inserter:
             self.rows = []
 
 
-SESSION_COLUMNS = ("id", "client_id", "cs_id", "status", "created_at", "ended_at")
+SESSION_COLUMNS = (
+    "id",
+    "client_id",
+    "cs_id",
+    "status",
+    "created_at",
+    "ended_at",
+    "last_activity_at",
+)
 CHAT_COLUMNS = (
     "id",
     "session_id",
@@ -322,7 +330,10 @@ def bulk_load(args: argparse.Namespace) -> dict[str, float]:
             while unread_from and senders[unread_from - 1][1] == "CLIENT":
                 unread_from -= 1
         ended_at = _when(at + rng.randrange(10, 600) * SECOND) if status == "ENDED" else None
-        sessions.add((session_id, client_ids[owner], cs_id, status, _when(created), ended_at))
+        last_activity = _when(senders[-1][0] if senders else created)
+        sessions.add(
+            (session_id, client_ids[owner], cs_id, status, _when(created), ended_at, last_activity)
+        )
         for n, (at, sender) in enumerate(senders):
             chat_id = make_id(at)
             message_ids[owner] += 1

@@ -183,6 +183,7 @@ def session_to_wire(session: Session) -> dict:
         "id": session.pk,
         "status": session.status,
         "created_at": _when(session.created_at),
+        "last_activity_at": _when(session.last_activity_at),
         "client": {"name": session.client.name, "username": session.client.username},
         "cs_id": session.cs_id,
         "cs_name": session.cs.name if session.cs else None,
@@ -198,6 +199,7 @@ def session_from_wire(data: dict) -> Session:
         id=data["id"],
         status=data["status"],
         created_at=parse_datetime(data["created_at"]),
+        last_activity_at=parse_datetime(data["last_activity_at"]),
         client=Client(**data["client"]),
         cs_id=data["cs_id"],
     )

@@ -5,6 +5,7 @@ Table, column and index names follow the spec's database guide.
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Now
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -58,6 +59,13 @@ class Session(models.Model):
     status = models.CharField(_("status"), max_length=6, choices=Status, default=Status.ACTIVE)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+    # When its newest message was written (its creation until then): what lists order
+    # by. Stored and indexed, because computing it per session scans every session;
+    # kept current by the services that insert chats. Not in the spec: the database
+    # default lets a writer that does not know it (the Node version) insert sessions.
+    last_activity_at = models.DateTimeField(
+        _("last activity"), default=timezone.now, db_default=Now(), editable=False
+    )
     # The client's id while ACTIVE, NULL once ENDED; unique, so the database itself
     # refuses a second ACTIVE session per client (MySQL has no partial unique index).
     active_client_id = models.GeneratedField(
@@ -82,6 +90,11 @@ class Session(models.Model):
             # Agents' workloads and the waiting queue: read on every allocation, under
             # the agents' locks, so it must not scan every session ever held.
             models.Index(fields=["status", "cs"], name="idx_sessions_status_cs"),
+            # The console's lists, newest activity first: all sessions, or one status.
+            models.Index(fields=["last_activity_at", "id"], name="idx_sessions_activity"),
+            models.Index(
+                fields=["status", "last_activity_at", "id"], name="idx_sessions_status_activity"
+            ),
         ]
 
     def __str__(self) -> str:

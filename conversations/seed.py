@@ -9,6 +9,7 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.services import user_create
 from conversations.models import Chat, Client, Session
+from conversations.services.activity import chats_insert
 
 DEFAULT_ACCOUNTS = [
     # (email, name, password, role)
@@ -66,18 +67,20 @@ def seed_demo_data() -> SeedReport:
     else:
         started = timezone.now() - timedelta(minutes=len(SAMPLE_CONVERSATION) + 1)
         session = Session.objects.create(
-            client=john, cs=users["cs1@helpdesk.com"], created_at=started
+            client=john, cs=users["cs1@helpdesk.com"], created_at=started, last_activity_at=started
         )
-        Chat.objects.bulk_create(
-            Chat(
-                session=session,
-                sender_type=sender,
-                message=text,
-                # The last client message is left unread, as an agent would find it.
-                is_read=minute < len(SAMPLE_CONVERSATION),
-                created_at=started + timedelta(minutes=minute),
-            )
-            for minute, (sender, text) in enumerate(SAMPLE_CONVERSATION, start=1)
+        chats_insert(
+            chats=[
+                Chat(
+                    session=session,
+                    sender_type=sender,
+                    message=text,
+                    # The last client message is left unread, as an agent would find it.
+                    is_read=minute < len(SAMPLE_CONVERSATION),
+                    created_at=started + timedelta(minutes=minute),
+                )
+                for minute, (sender, text) in enumerate(SAMPLE_CONVERSATION, start=1)
+            ]
         )
         report.created.append(f"sample session with {len(SAMPLE_CONVERSATION)} messages")
     return report

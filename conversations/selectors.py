@@ -63,7 +63,6 @@ def session_rows() -> QuerySet[Session]:
         oldest_unread_at=Subquery(
             _unread_client_chats().order_by("created_at", "id").values("created_at")[:1]
         ),
-        activity_at=Coalesce(F("last_message_at"), F("created_at")),
     )
 
 
@@ -96,9 +95,11 @@ def session_list_for_agent(
             )
     if order == "waiting":
         return sessions.order_by(
-            F("oldest_unread_at").asc(nulls_last=True), F("activity_at").desc(), "id"
+            F("oldest_unread_at").asc(nulls_last=True), F("last_activity_at").desc(), "id"
         )
-    return sessions.order_by(F("activity_at").desc(), "-id")
+    # Through idx_sessions_activity / idx_sessions_status_activity: the page's rows
+    # are found without computing the others' subqueries.
+    return sessions.order_by("-last_activity_at", "-id")
 
 
 def session_waiting_queue() -> QuerySet[Session]:

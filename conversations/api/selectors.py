@@ -1,6 +1,6 @@
 """Reads the REST API needs beyond conversations.selectors."""
 
-from django.db.models import F, QuerySet
+from django.db.models import QuerySet
 
 from accounts.models import User
 from conversations.models import Session
@@ -19,4 +19,4 @@ def session_list_for_api(*, user: User, status: str | None = None) -> QuerySet[S
     sessions = session_rows().filter(cs=user)
     if status:
         sessions = sessions.filter(status=status)
-    return sessions.order_by(F("activity_at").desc(), "-id")
+    return sessions.order_by("-last_activity_at", "-id")

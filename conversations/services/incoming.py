@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from conversations import events
 from conversations.models import Chat, Client, Session
+from conversations.services.activity import chats_insert
 from conversations.services.files import chat_file_url
 from conversations.services.sessions import Allocator
 
@@ -147,7 +148,7 @@ def chat_record_incoming_many(*, incomings: list[IncomingMessage]) -> list[Recor
         Session.objects.bulk_create(opened)
         if allocator:
             allocator.save()
-        Chat.objects.bulk_create(new_chats)
+        chats_insert(chats=new_chats)
         events.chats_changed((chat.pk for chat in new_chats), new=True)
         if any(session.cs_id is None for session in opened):
             events.queue_changed()

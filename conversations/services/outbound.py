@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from conversations import events
 from conversations.models import Chat, Session
+from conversations.services.activity import chats_insert
 from conversations.services.files import chat_file_url
 
 URL_PATTERN = re.compile(r"(https?://|www\.)\S+", re.IGNORECASE)
@@ -107,7 +108,7 @@ def chat_send(
         chat.message_type = _message_type_for(_check_upload(upload))
         chat.local_file.save(upload.name, upload, save=False)
         chat.file_url = chat_file_url(chat_id=chat.id, file_name=upload.name)
-    chat.save(force_insert=True)
+    chats_insert(chats=[chat])
     _notify_due()
     events.chats_changed([chat.pk], new=True)
     return chat
@@ -132,7 +133,7 @@ def chats_send_notices(*, notices: dict[Session, str]) -> list[Chat]:
     messages, and the console shows them in the conversation. The caller holds
     the sessions' locks.
     """
-    chats = Chat.objects.bulk_create([_outgoing(s, text) for s, text in notices.items()])
+    chats = chats_insert(chats=[_outgoing(s, text) for s, text in notices.items()])
     if chats:
         _notify_due()
         events.chats_changed((chat.pk for chat in chats), new=True)

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from conversations.models import Chat, Client, Session
+from conversations.services.activity import chats_insert
 
 _numbers = count(1000)
 
@@ -24,10 +25,14 @@ def make_session(
         client = Client.objects.create(
             telegram_id=str(n), name=name or f"Client {n}", username=username
         )
+    # Opened a day ago, so the messages `add_chat` dates in the past come after it.
+    opened = timezone.now() - timedelta(days=1)
     return Session.objects.create(
         client=client,
         cs=cs,
         status=status,
+        created_at=opened,
+        last_activity_at=opened,
         ended_at=timezone.now() if status == Session.Status.ENDED else None,
     )
 
@@ -43,13 +48,14 @@ def add_chat(
     defaults = {"is_read": sender == Chat.SenderType.CS}
     if sender == Chat.SenderType.CS:
         defaults["delivery_status"] = Chat.DeliveryStatus.SENT
-    return Chat.objects.create(
+    chat = Chat(
         session=session,
         sender_type=sender,
         message=text,
         created_at=timezone.now() - timedelta(minutes=minutes_ago),
         **{**defaults, **fields},
     )
+    return chats_insert(chats=[chat])[0]
 
 
 def go_online(*agents: User) -> None:

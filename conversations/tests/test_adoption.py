@@ -74,11 +74,12 @@ NODE_DATA = [
     "('ckcs10000000000000000000a', 'CS 1', 'cs1@helpdesk.com', %s, 'CS')",
     "INSERT INTO clients (id, telegram_id, name, username) VALUES "
     "('ckclient0000000000000000a', '100000001', 'John Doe', 'johndoe')",
-    "INSERT INTO sessions (id, client_id, cs_id, status) VALUES "
+    "INSERT INTO sessions (id, client_id, cs_id, status, created_at) VALUES "
     "('cksession000000000000000a', 'ckclient0000000000000000a', 'ckcs10000000000000000000a', "
-    "'ACTIVE')",
-    "INSERT INTO chats (id, session_id, sender_type, message) VALUES "
-    "('ckchat000000000000000000a', 'cksession000000000000000a', 'CLIENT', 'Halo 👋🏽')",
+    "'ACTIVE', '2024-05-01 09:00:00')",
+    "INSERT INTO chats (id, session_id, sender_type, message, created_at) VALUES "
+    "('ckchat000000000000000000a', 'cksession000000000000000a', 'CLIENT', 'Halo 👋🏽', "
+    "'2024-05-01 09:05:00')",
 ]
 CHECK_WITH_OUR_CODE = """
 from django.contrib.auth import authenticate
@@ -91,6 +92,9 @@ admin = authenticate(
     RequestFactory().post("/login/"), email="admin@helpdesk.com", password="admin123"
 )
 assert admin is not None and admin.is_staff, "Node admin cannot log in"
+from datetime import datetime, timedelta, UTC
+# The lists' stored activity is backfilled from the Node messages.
+assert Session.objects.get().last_activity_at == datetime(2024, 5, 1, 9, 5, tzinfo=UTC)
 assert User.objects.get(pk=admin.pk).password.startswith("argon2$"), "hash not upgraded"
 recorded = chat_record_incoming(incoming=IncomingMessage(
     telegram_id="100000001", name="John Doe", username="johndoe",
@@ -98,6 +102,15 @@ recorded = chat_record_incoming(incoming=IncomingMessage(
 assert recorded.session.pk == "cksession000000000000000a", "did not join the Node session"
 assert list(Session.objects.get().chats.values_list("message", flat=True)) == [
     "Halo 👋🏽", "still waiting"]
+# Node's DATETIME(3) keeps the message's milliseconds; the new column keeps microseconds.
+newest = Chat.objects.latest("created_at").created_at
+assert newest <= Session.objects.get().last_activity_at < newest + timedelta(milliseconds=1)
+# A writer that knows nothing of last_activity_at (the Node version) can still insert.
+from django.db import connection
+with connection.cursor() as cursor:
+    cursor.execute("INSERT INTO sessions (id, client_id, status) VALUES "
+                   "('cksession000000000000000b', 'ckclient0000000000000000a', 'ENDED')")
+assert Session.objects.get(pk="cksession000000000000000b").last_activity_at is not None
 print("ADOPTED")
 """
 
