@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -68,7 +69,12 @@ def session_list(request: HttpRequest) -> HttpResponse:
         "page": page,
         "waiting_count": waiting.count(),
         "waiting": list(waiting[:WAITING_SHOWN]) if user.is_admin else [],
-        "agents": agents,
+        # Every waiting row's assign form offers the same agents: rendered once.
+        "agent_options": render_to_string(
+            "console/_agent_options.html", {"agents": agents}, request=request
+        )
+        if user.is_admin
+        else "",
         "query_without_page": _query_without_page(request),
     }
     return render(request, "console/session_list.html", context)

@@ -144,6 +144,20 @@ class TestConstantQueries:
 
 
 class TestAssign:
+    def test_each_waiting_session_offers_every_agent(self, client, admin_user, cs_user, make_user):
+        make_user("cs3@helpdesk.com", name="<b>Bold</b> Agent")
+        go_online(cs_user)
+        for _ in range(3):
+            make_session(cs=None)
+        client.force_login(admin_user)
+
+        body = client.get("/console/").content.decode()
+
+        assert body.count(f'<option value="{cs_user.pk}">CS One (online)</option>') == 3
+        # Three assign forms, and the list's agent filter.
+        assert body.count("&lt;b&gt;Bold&lt;/b&gt; Agent</option>") == 3 + 1
+        assert "<b>Bold</b>" not in body
+
     def test_an_admin_assigns_a_waiting_session(self, client, admin_user, cs_user):
         waiting = make_session(cs=None)
         client.force_login(admin_user)
