@@ -498,7 +498,12 @@ def time_pages(args: argparse.Namespace) -> dict[str, dict]:
         f"CS list (/console/, {len(agents)} agents)": [
             (agent_clients[a.id], "/console/") for a in agents
         ],
+        "CS list ?order=waiting": [
+            (agent_clients[a.id], "/console/?order=waiting") for a in agents
+        ],
         "ADMIN list (/console/)": [(admin_client, "/console/")],
+        "ADMIN list ?order=waiting": [(admin_client, "/console/?order=waiting")],
+        "ADMIN list, page 100": [(admin_client, "/console/?page=100")],
         "ADMIN list ?status=ACTIVE": [(admin_client, "/console/?status=ACTIVE")],
         f"ADMIN list ?status=ENDED&q={SEARCH}": [
             (admin_client, f"/console/?status=ENDED&q={SEARCH}")

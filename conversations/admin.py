@@ -8,6 +8,7 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
 from conversations.models import Chat, Client, Session
+from conversations.services.activity import sessions_recount_activity
 
 
 @admin.register(Client)
@@ -36,6 +37,11 @@ class SessionAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     inlines = [ChatInline]
 
+    def save_related(self, request, form, formsets, change) -> None:
+        super().save_related(request, form, formsets, change)
+        # Chats edited here bypass the services that keep the lists' keys current.
+        sessions_recount_activity(session_ids=[form.instance.pk])
+
 
 @admin.register(Chat)
 class ChatAdmin(admin.ModelAdmin):
@@ -45,6 +51,21 @@ class ChatAdmin(admin.ModelAdmin):
     list_select_related = ["session__client"]
     raw_id_fields = ("session",)
     ordering = ("-created_at",)
+
+    def save_model(self, request, obj: Chat, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        # Both sessions when the chat was moved from one to another.
+        moved_from = form.initial.get("session")
+        sessions_recount_activity(session_ids={obj.session_id, moved_from} - {None})
+
+    def delete_model(self, request, obj: Chat) -> None:
+        super().delete_model(request, obj)
+        sessions_recount_activity(session_ids=[obj.session_id])
+
+    def delete_queryset(self, request, queryset) -> None:
+        session_ids = set(queryset.values_list("session_id", flat=True))
+        super().delete_queryset(request, queryset)
+        sessions_recount_activity(session_ids=session_ids)
 
     @admin.display(description=_("message"))
     def preview(self, obj: Chat) -> str:

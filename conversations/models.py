@@ -66,6 +66,9 @@ class Session(models.Model):
     last_activity_at = models.DateTimeField(
         _("last activity"), default=timezone.now, db_default=Now(), editable=False
     )
+    # When the oldest client message nobody has read yet arrived (NULL: none): the
+    # "waiting longest" order. Stored and indexed for the same reason.
+    unread_since = models.DateTimeField(_("unread since"), null=True, blank=True, editable=False)
     # The client's id while ACTIVE, NULL once ENDED; unique, so the database itself
     # refuses a second ACTIVE session per client (MySQL has no partial unique index).
     active_client_id = models.GeneratedField(
@@ -95,6 +98,7 @@ class Session(models.Model):
             models.Index(
                 fields=["status", "last_activity_at", "id"], name="idx_sessions_status_activity"
             ),
+            models.Index(fields=["unread_since", "id"], name="idx_sessions_unread_since"),
         ]
 
     def __str__(self) -> str:

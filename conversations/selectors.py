@@ -1,6 +1,9 @@
 """Reads of conversations for the bot, the console and the API."""
 
-from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
+from functools import cached_property
+
+from django.core.paginator import Page, Paginator
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from accounts.models import User
@@ -41,65 +44,106 @@ CHATS_PER_PAGE = 50
 LIST_ORDERS = ("activity", "waiting")
 
 
-def _unread_client_chats() -> QuerySet[Chat]:
-    """The client's unread messages of the outer session (the spec's idx_chats_unread)."""
-    return Chat.objects.filter(
-        session=OuterRef("pk"), sender_type=Chat.SenderType.CLIENT, is_read=False
-    )
-
-
 def session_rows() -> QuerySet[Session]:
     """Sessions as the list shows them: each with its unread count and last message,
-    computed by correlated subqueries rather than one query per row."""
+    computed by correlated subqueries rather than one query per row.
+
+    Subqueries per row: order and slice by the stored, indexed keys first (see
+    `session_list_page`), and annotate only the rows shown.
+    """
     last_chat = Chat.objects.filter(session=OuterRef("pk")).order_by("-created_at", "-id")
     unread_count = (
-        _unread_client_chats().order_by().values("session").annotate(n=Count("pk")).values("n")
+        Chat.objects.filter(
+            session=OuterRef("pk"), sender_type=Chat.SenderType.CLIENT, is_read=False
+        )  # the spec's idx_chats_unread
+        .order_by()
+        .values("session")
+        .annotate(n=Count("pk"))
+        .values("n")
     )
     return Session.objects.select_related("client", "cs").annotate(
         unread_count=Coalesce(Subquery(unread_count), 0),
         last_message=Subquery(last_chat.values("message")[:1]),
         last_message_type=Subquery(last_chat.values("message_type")[:1]),
         last_message_at=Subquery(last_chat.values("created_at")[:1]),
-        oldest_unread_at=Subquery(
-            _unread_client_chats().order_by("created_at", "id").values("created_at")[:1]
-        ),
     )
 
 
 def session_list_for_agent(
-    *,
-    user: User,
-    status: str | None = None,
-    cs_id: str | None = None,
-    q: str | None = None,
-    order: str = "activity",
+    *, user: User, status: str | None = None, cs_id: str | None = None, q: str | None = None
 ) -> QuerySet[Session]:
-    """Return the console's session list as one query, whatever its length.
+    """The sessions `user`'s list holds, unordered and without the rows' annotations.
 
     A CS sees only its own ACTIVE sessions; an ADMIN sees all, filtered by agent,
     status and a client search.
     """
-    sessions = session_rows()
+    sessions = Session.objects.all()
     if not user.is_admin:
-        sessions = sessions.filter(cs=user, status=Session.Status.ACTIVE)
-    else:
-        if status in Session.Status.values:
-            sessions = sessions.filter(status=status)
-        if cs_id:
-            sessions = sessions.filter(cs_id=cs_id)
-        if q := (q or "").strip():
-            sessions = sessions.filter(
-                Q(client__name__icontains=q)
-                | Q(client__username__icontains=q.removeprefix("@"))
-                | Q(client__telegram_id=q)
-            )
-    if order == "waiting":
-        return sessions.order_by(
-            F("oldest_unread_at").asc(nulls_last=True), F("last_activity_at").desc(), "id"
+        return sessions.filter(cs=user, status=Session.Status.ACTIVE)
+    if status in Session.Status.values:
+        sessions = sessions.filter(status=status)
+    if cs_id:
+        sessions = sessions.filter(cs_id=cs_id)
+    if q := (q or "").strip():
+        sessions = sessions.filter(
+            Q(client__name__icontains=q)
+            | Q(client__username__icontains=q.removeprefix("@"))
+            | Q(client__telegram_id=q)
         )
-    # Through idx_sessions_activity / idx_sessions_status_activity: the page's rows
-    # are found without computing the others' subqueries.
-    return sessions.order_by("-last_activity_at", "-id")
+    return sessions
+
+
+def session_list_page(
+    *, user: User, number: str | int | None = None, order: str = "activity", **filters
+) -> Page:
+    """One page of the console's list, in a constant number of queries at any size.
+
+    "activity": newest activity first. "waiting": sessions with unread client
+    messages first, the longest waiting first, then the rest by newest activity.
+    Ids are paged through the stored keys' indexes; only the page's rows are then
+    annotated (`session_rows`).
+    """
+    sessions = session_list_for_agent(user=user, **filters)
+    if order == "waiting":
+        ids = _WaitingFirstIds(sessions)
+    else:
+        ids = sessions.order_by("-last_activity_at", "-id").values_list("pk", flat=True)
+    page = Paginator(ids, SESSIONS_PER_PAGE).get_page(number)
+    rows = session_rows().in_bulk(list(page.object_list))
+    page.object_list = [rows[pk] for pk in page.object_list if pk in rows]
+    return page
+
+
+class _WaitingFirstIds:
+    """Ids of the sessions with unread client messages (longest waiting first), then
+    of the others (newest activity first): a Paginator's object list for an order
+    that no single index serves, each part paged through its own index."""
+
+    def __init__(self, sessions: QuerySet[Session]) -> None:
+        self.sessions = sessions
+        waiting = Q(unread_since__isnull=False)
+        self.parts = [
+            sessions.filter(waiting).order_by("unread_since", "id"),
+            sessions.exclude(waiting).order_by("-last_activity_at", "-id"),
+        ]
+
+    @cached_property
+    def sizes(self) -> list[int]:
+        counts = self.sessions.aggregate(
+            all=Count("pk"), waiting=Count("pk", filter=Q(unread_since__isnull=False))
+        )
+        return [counts["waiting"], counts["all"] - counts["waiting"]]
+
+    def count(self) -> int:
+        return sum(self.sizes)
+
+    def __getitem__(self, window: slice) -> list[str]:
+        start, stop, ids = window.start or 0, window.stop, []
+        for part, size in zip(self.parts, self.sizes, strict=True):
+            if start < size and stop > 0:
+                ids += part.values_list("pk", flat=True)[max(start, 0) : min(stop, size)]
+            start, stop = start - size, stop - size
+        return ids
 
 
 def session_waiting_queue() -> QuerySet[Session]:

@@ -7,7 +7,6 @@ a 404 exactly like a missing one.
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -20,14 +19,13 @@ from conversations import services
 from conversations.forms import AgentChoiceForm, PresenceForm, ReplyForm, SessionFilterForm
 from conversations.models import Chat, Session
 from conversations.selectors import (
-    SESSIONS_PER_PAGE,
     agent_list,
     agent_list_for_transfer,
     chat_get_for_agent,
     chat_page_for_session,
     session_get_for_agent,
     session_history_for_client,
-    session_list_for_agent,
+    session_list_page,
     session_waiting_queue,
 )
 
@@ -57,8 +55,7 @@ def session_list(request: HttpRequest) -> HttpResponse:
     agents = list(agent_list()) if user.is_admin else []
     filter_form = SessionFilterForm(request.GET, agents=agents)
     filters = filter_form.filters()
-    sessions = session_list_for_agent(user=user, **filters)
-    page = Paginator(sessions, SESSIONS_PER_PAGE).get_page(request.GET.get("page"))
+    page = session_list_page(user=user, number=request.GET.get("page"), **filters)
     waiting = session_waiting_queue()
     context = {
         "filter_form": filter_form,

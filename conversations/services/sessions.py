@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from conversations import events
 from conversations.models import Chat, Client, Session
+from conversations.services.activity import session_unread_recount
 from conversations.services.outbound import chats_send_notices
 
 NEVER_ASSIGNED = datetime(1970, 1, 1, tzinfo=UTC)
@@ -258,11 +259,13 @@ def _client_language(language_code: str) -> str:
 def chat_mark_read(*, session: Session) -> int:
     """Mark the client's messages in `session` read; return how many changed.
 
-    One UPDATE on the spec's (session, sender_type, is_read) index, no locks needed.
+    One UPDATE on the spec's (session, sender_type, is_read) index, and one to re-date
+    the session's `unread_since` when anything changed.
     """
     marked = Chat.objects.filter(
         session=session, sender_type=Chat.SenderType.CLIENT, is_read=False
     ).update(is_read=True)
     if marked:
+        session_unread_recount(session_ids=[session.pk])
         events.session_changed(session)  # the unread badge, in every open tab
     return marked

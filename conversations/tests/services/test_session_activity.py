@@ -9,7 +9,12 @@ from django.apps import apps
 from django.utils import timezone
 
 from conversations.models import Chat, Session
-from conversations.services import IncomingMessage, chat_record_incoming, chat_send
+from conversations.services import (
+    IncomingMessage,
+    chat_mark_read,
+    chat_record_incoming,
+    chat_send,
+)
 from conversations.services.activity import chats_insert
 from conversations.tests.console_helpers import add_chat, go_online, make_session
 
@@ -90,14 +95,50 @@ class TestLastActivity:
         assert first.last_activity_at == now
 
 
-def test_the_migration_backfills_from_the_newest_message(cs_user):
-    migration = importlib.import_module("conversations.migrations.0007_sessions_last_activity")
-    with_chats, without_chats = make_session(cs=cs_user), make_session(cs=cs_user)
-    newest = add_chat(with_chats, minutes_ago=5)
-    add_chat(with_chats, minutes_ago=30)
-    Session.objects.update(last_activity_at=timezone.now() + timedelta(days=9))
+class TestUnreadSince:
+    def test_the_oldest_unread_client_message_dates_it(self, cs_user):
+        session = make_session(cs=cs_user)
+        oldest = add_chat(session, minutes_ago=30)
+        add_chat(session, minutes_ago=10)
+        add_chat(session, "reply", sender=Chat.SenderType.CS, minutes_ago=5)
 
-    migration.backfill_last_activity(apps, schema_editor=None)
+        assert stored_unread_since(session) == oldest.created_at
+
+    def test_reading_clears_it_and_a_new_message_sets_it_again(self, cs_user):
+        session = make_session(cs=cs_user)
+        add_chat(session, minutes_ago=30)
+
+        chat_mark_read(session=session)
+        assert stored_unread_since(session) is None
+
+        newer = add_chat(session, minutes_ago=1)
+        assert stored_unread_since(session) == newer.created_at
+
+    def test_agents_messages_never_set_it(self, cs_user):
+        session = make_session(cs=cs_user)
+
+        chat_send(session=session, agent=cs_user, text="Hello", upload=None)
+
+        assert stored_unread_since(session) is None
+
+
+def stored_unread_since(session: Session):
+    return Session.objects.values_list("unread_since", flat=True).get(pk=session.pk)
+
+
+def test_the_migration_backfills_both_keys_from_the_chats(cs_user):
+    migration = importlib.import_module("conversations.migrations.0007_sessions_activity_keys")
+    with_chats, without_chats = make_session(cs=cs_user), make_session(cs=cs_user)
+    add_chat(with_chats, minutes_ago=50, is_read=True)
+    oldest_unread = add_chat(with_chats, minutes_ago=30)
+    newest = add_chat(with_chats, "reply", sender=Chat.SenderType.CS, minutes_ago=5)
+    Session.objects.update(
+        last_activity_at=timezone.now() + timedelta(days=9), unread_since=timezone.now()
+    )
+
+    migration.backfill_activity_keys(apps, schema_editor=None)
 
     assert stored_activity(with_chats) == newest.created_at
+    assert stored_unread_since(with_chats) == oldest_unread.created_at
     assert stored_activity(without_chats) == without_chats.created_at
+    assert stored_unread_since(without_chats) is None
