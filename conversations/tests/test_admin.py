@@ -4,12 +4,14 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.db.models.fields.files import FieldFile
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
 from conversations.models import Chat, Client, Session
+from conversations.tests.console_helpers import add_chat, make_session
 
 pytestmark = pytest.mark.django_db
 
@@ -147,3 +149,50 @@ class TestChats:
         content = response.content.decode()
         for text in ("Message 0", "Client 00", "Message 1", "Client 01"):
             assert text in content
+
+
+def post_data(form) -> dict:
+    """What the browser would send back for an unchanged admin form."""
+    data = {}
+    for field in form:
+        value, widget = field.value(), field.field.widget
+        if hasattr(widget, "decompress"):  # the admin's split date and time inputs
+            parts = widget.decompress(value)
+            data |= {f"{field.html_name}_{i}": part or "" for i, part in enumerate(parts)}
+        elif value is not None and value is not False and not isinstance(value, FieldFile):
+            data[field.html_name] = "on" if value is True else value
+    return data
+
+
+class TestChatEditsKeepTheConsoleOrder:
+    """The admin writes chats directly; the lists' stored keys must follow."""
+
+    def test_marking_a_chat_read_takes_the_session_out_of_the_waiting_order(
+        self, admin_client, cs_user
+    ):
+        session = make_session(cs=cs_user)
+        chat = add_chat(session, "help", minutes_ago=3)
+        url = reverse("admin:conversations_chat_change", args=[chat.pk])
+        form = admin_client.get(url).context["adminform"].form
+
+        response = admin_client.post(url, {**post_data(form), "is_read": "on"})
+
+        assert response.status_code == 302
+        session.refresh_from_db()
+        assert session.unread_since is None
+
+    def test_deleting_the_newest_chat_dates_the_session_by_the_one_before(
+        self, admin_client, cs_user
+    ):
+        session = make_session(cs=cs_user)
+        earlier = add_chat(session, "first", minutes_ago=30)
+        newest = add_chat(session, "second", minutes_ago=1)
+
+        response = admin_client.post(
+            reverse("admin:conversations_chat_delete", args=[newest.pk]), {"post": "yes"}
+        )
+
+        assert response.status_code == 302
+        session.refresh_from_db()
+        assert session.last_activity_at == earlier.created_at
+        assert session.unread_since == earlier.created_at

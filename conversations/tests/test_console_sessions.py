@@ -93,9 +93,7 @@ class TestSessionList:
         assert names_listed(client.get("/console/"))[0] == "Recent unread"
         assert names_listed(client.get("/console/?order=waiting"))[0] == "Old unread"
 
-    def test_waiting_pages_run_from_the_longest_waiting_to_the_newest_read(
-        self, client, cs_user
-    ):
+    def test_waiting_pages_run_from_the_longest_waiting_to_the_newest_read(self, client, cs_user):
         for n in range(30):
             add_chat(make_session(cs=cs_user, name=f"unread {n:02}"), minutes_ago=100 - n)
         for n in range(30):
