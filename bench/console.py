@@ -159,6 +159,7 @@ SESSION_COLUMNS = (
     "created_at",
     "ended_at",
     "last_activity_at",
+    "unread_since",
 )
 CHAT_COLUMNS = (
     "id",
@@ -320,19 +321,32 @@ def bulk_load(args: argparse.Namespace) -> dict[str, float]:
                 if cs_id and rng.random() < 0.6:
                     sender = "CS" if sender == "CLIENT" else "CLIENT"
             senders.append((at, sender))
-        # Unread: the client's trailing messages in 40% of the assigned ACTIVE sessions,
-        # everything in a waiting one.
+        # Unread: the client's trailing messages in 40% of the assigned ACTIVE sessions
+        # and 2% of the ENDED ones (last words after the agent left), everything in a
+        # waiting one.
         unread_from = count
         if index in waiting:
             unread_from = 0
-        elif status == "ACTIVE" and rng.random() < 0.4:
+        elif rng.random() < (0.4 if status == "ACTIVE" else 0.02):
             unread_from = count
             while unread_from and senders[unread_from - 1][1] == "CLIENT":
                 unread_from -= 1
+        unread_since = next(
+            (_when(at) for at, sender in senders[unread_from:] if sender == "CLIENT"), None
+        )
         ended_at = _when(at + rng.randrange(10, 600) * SECOND) if status == "ENDED" else None
         last_activity = _when(senders[-1][0] if senders else created)
         sessions.add(
-            (session_id, client_ids[owner], cs_id, status, _when(created), ended_at, last_activity)
+            (
+                session_id,
+                client_ids[owner],
+                cs_id,
+                status,
+                _when(created),
+                ended_at,
+                last_activity,
+                unread_since,
+            )
         )
         for n, (at, sender) in enumerate(senders):
             chat_id = make_id(at)
