@@ -7,10 +7,9 @@ per session on every page scanned every session. Every chat insert goes through
 """
 
 from collections.abc import Iterable
-from datetime import datetime
 
-from django.db.models import Case, DateTimeField, F, Max, Min, OuterRef, Subquery, Value, When
-from django.db.models.functions import Coalesce, Greatest, Least
+from django.db.models import F, Max, Min, OuterRef, Subquery
+from django.db.models.functions import Coalesce, Greatest
 
 from conversations.models import Chat, Session
 
@@ -18,48 +17,35 @@ from conversations.models import Chat, Session
 def chats_insert(*, chats: list[Chat]) -> list[Chat]:
     """Insert new chats and move their sessions' activity keys up to them.
 
-    Two queries for any number of chats and sessions. Call it inside the
-    transaction that writes the chats (it takes the sessions' row locks).
+    Two queries for any number of chats and sessions, of a size that does not grow
+    with them beyond the ids. Call it inside the transaction that writes the chats
+    (it takes the sessions' row locks).
     """
     chats = Chat.objects.bulk_create(chats)
-    newest: dict[str, datetime] = {}
-    oldest_unread: dict[str, datetime] = {}
-    for chat in chats:
-        newest[chat.session_id] = max(newest.get(chat.session_id, chat.created_at), chat.created_at)
-        if chat.sender_type == Chat.SenderType.CLIENT and not chat.is_read:
-            at = oldest_unread.get(chat.session_id, chat.created_at)
-            oldest_unread[chat.session_id] = min(at, chat.created_at)
-    if not newest:
+    if not chats:
         return chats
-    # Greatest: a late redelivery dated earlier never moves the activity back.
-    changes = {"last_activity_at": Greatest(F("last_activity_at"), _per_session(newest))}
-    if oldest_unread:
-        since = _per_session(oldest_unread)
-        changes["unread_since"] = Case(
-            *(When(pk=pk, then=Coalesce(Least(F("unread_since"), since), since))
-              for pk in oldest_unread),
-            default=F("unread_since"),
-        )  # fmt: skip
-    Session.objects.filter(pk__in=newest).update(**changes)
+    # From the chats just written, by index: a statement of constant size, where
+    # values per session would cost the bot's CPU to compile on every batch.
+    changes = {"last_activity_at": Greatest(F("last_activity_at"), _newest_chat())}
+    unread = {c.pk for c in chats if c.sender_type == Chat.SenderType.CLIENT and not c.is_read}
+    if unread:
+        changes["unread_since"] = Coalesce(F("unread_since"), _oldest_unread())
+    Session.objects.filter(pk__in={chat.session_id for chat in chats}).update(**changes)
     for chat in chats:
         if Chat.session.is_cached(chat):
             session = chat.session
-            session.last_activity_at = max(session.last_activity_at, newest[session.pk])
-            if session.pk in oldest_unread:
-                at = oldest_unread[session.pk]
-                session.unread_since = min(session.unread_since or at, at)
+            session.last_activity_at = max(session.last_activity_at, chat.created_at)
+            if chat.pk in unread:
+                session.unread_since = min(session.unread_since or chat.created_at, chat.created_at)
     return chats
-
-
-def _per_session(values: dict[str, datetime]) -> Case:
-    return Case(
-        *(When(pk=pk, then=Value(at)) for pk, at in values.items()),
-        output_field=DateTimeField(),
-    )
 
 
 def _chats_of_outer_session():
     return Chat.objects.filter(session=OuterRef("pk")).order_by().values("session")
+
+
+def _newest_chat() -> Subquery:
+    return Subquery(_chats_of_outer_session().annotate(at=Max("created_at")).values("at"))
 
 
 def _oldest_unread() -> Subquery:
@@ -78,8 +64,7 @@ def session_unread_recount(*, session_ids: Iterable[str]) -> None:
 def sessions_recount_activity(*, session_ids: Iterable[str]) -> None:
     """Re-date both keys from the chats, after chats were written some other way
     (the Django admin edits and deletes them directly)."""
-    newest = Subquery(_chats_of_outer_session().annotate(at=Max("created_at")).values("at"))
     Session.objects.filter(pk__in=list(session_ids)).update(
-        last_activity_at=Greatest(F("created_at"), Coalesce(newest, F("created_at"))),
+        last_activity_at=Greatest(F("created_at"), Coalesce(_newest_chat(), F("created_at"))),
         unread_since=_oldest_unread(),
     )

@@ -6,6 +6,8 @@ from datetime import timedelta
 
 import pytest
 from django.apps import apps
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from conversations.models import Chat, Session
@@ -93,6 +95,24 @@ class TestLastActivity:
         assert stored_activity(second) == now + timedelta(1)
         # The callers' session objects see it too (their pushes render from them).
         assert first.last_activity_at == now
+
+    def test_the_update_grows_only_by_the_session_ids(self, cs_user):
+        """A per-session value in the statement made the bot compile ever larger SQL:
+        ingest fell from 1,700 to 40 updates/s with batches of 200 sessions."""
+
+        def update_sql(sessions: int) -> str:
+            chats = [
+                Chat(session=make_session(cs=cs_user), sender_type="CLIENT", message="hi")
+                for _ in range(sessions)
+            ]
+            with CaptureQueriesContext(connection) as queries:
+                chats_insert(chats=chats)
+            return next(q["sql"] for q in queries if q["sql"].startswith("UPDATE"))
+
+        few, many = update_sql(2), update_sql(200)
+
+        per_id = len("'cmww0nypipx8m357d67qm2s10', ")
+        assert len(many) - len(few) <= 198 * per_id
 
 
 class TestUnreadSince:
