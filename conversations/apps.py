@@ -7,4 +7,4 @@ class ConversationsConfig(AppConfig):
     verbose_name = _("Conversations")
 
     def ready(self) -> None:
-        from conversations import checks  # noqa: F401  (registers the system checks)
+        from conversations import checks, signals  # noqa: F401  (registers checks, receivers)

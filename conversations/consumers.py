@@ -41,6 +41,8 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         self.user = user
+        session_key = getattr(self.scope.get("session"), "session_key", None)
+        self.session_digest = session_key and events.session_key_digest(session_key)
         self.language = self._language()
         self.csrf_token = self._csrf_token()
         self.joined = [events.GROUP_ALL, events.agent_group(user.pk)]
@@ -115,12 +117,20 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json({"events": [{"kind": "error", "message": message}]})
 
     async def console_events(self, frame: dict) -> None:
+        if any(self._is_signed_out(event) for event in frame["events"]):
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
         with translation.override(self.language):
             rendered = [self._render(event) for event in frame["events"]]
         await self.send_json({"events": [event for event in rendered if event]})
 
+    def _is_signed_out(self, event: dict) -> bool:
+        return event["kind"] == "signed_out" and event["session"] in (None, self.session_digest)
+
     def _render(self, event: dict) -> dict | None:
         kind = event["kind"]
+        if kind == "signed_out":
+            return None  # another session's: not this page's business
         if kind == "chat":
             chat = events.chat_from_wire(event["chat"])
             html = render_to_string(

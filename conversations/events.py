@@ -11,6 +11,7 @@ joins `GROUP_ADMINS`. A CS's console is never in a group that carries another
 agent's sessions.
 """
 
+import hashlib
 import logging
 from collections import defaultdict
 from collections.abc import Iterable
@@ -46,6 +47,8 @@ class _Changes:
     previous_agents: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     queue: bool = False
     presence: dict[str, bool] = field(default_factory=dict)
+    # agent id → the signed-out sessions (hashed keys; None: every session of the agent)
+    signed_out: dict[str, set[str | None]] = field(default_factory=lambda: defaultdict(set))
 
 
 def _pending() -> _Changes:
@@ -96,6 +99,19 @@ def presence_changed(agent_id: str, *, online: bool) -> None:
     _flush_on_commit()
 
 
+def console_signed_out(agent_id: str, *, session_key: str | None = None) -> None:
+    """Close the consoles of one signed-out session, or of all the agent's sessions
+    (`session_key` None: its password changed or it was disabled). Without this an
+    open tab would go on receiving pushes after its session was gone."""
+    _pending().signed_out[agent_id].add(session_key and session_key_digest(session_key))
+    _flush_on_commit()
+
+
+def session_key_digest(session_key: str) -> str:
+    """What a frame carries instead of the session key, which is a credential."""
+    return hashlib.sha256(session_key.encode()).hexdigest()
+
+
 def _flush() -> None:
     connection = transaction.get_connection()
     changes = getattr(connection, "console_changes", None)
@@ -144,6 +160,9 @@ def _frames(changes: _Changes) -> dict[str, list[dict]]:
         frames[GROUP_ALL].append({"kind": "queue", "waiting": session_waiting_queue().count()})
     for agent_id, online in changes.presence.items():
         frames[agent_group(agent_id)].append({"kind": "presence", "online": online})
+    for agent_id, sessions in changes.signed_out.items():
+        for session in sessions:
+            frames[agent_group(agent_id)].append({"kind": "signed_out", "session": session})
     return frames
 
 

@@ -25,13 +25,21 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 ORIGIN = (b"origin", b"http://testserver")
 
 
-@database_sync_to_async
-def session_cookie(user: User) -> bytes:
+async def signed_in_browser(user: User) -> tuple[HttpClient, bytes]:
+    """A browser signed in as `user`, and the cookie header its console socket sends."""
     browser = HttpClient()
-    browser.force_login(user)
-    browser.get("/console/")  # sets the CSRF cookie, as a real page load does
-    cookies = "; ".join(f"{name}={morsel.value}" for name, morsel in browser.cookies.items())
-    return cookies.encode()
+
+    @database_sync_to_async
+    def sign_in() -> bytes:
+        browser.force_login(user)
+        browser.get("/console/")  # sets the CSRF cookie, as a real page load does
+        return "; ".join(f"{name}={m.value}" for name, m in browser.cookies.items()).encode()
+
+    return browser, await sign_in()
+
+
+async def session_cookie(user: User) -> bytes:
+    return (await signed_in_browser(user))[1]
 
 
 async def open_console(user: User | None, *, query: str = "", origin=ORIGIN):
@@ -296,3 +304,54 @@ async def test_presence_changes_reach_every_tab_of_the_agent(agents):
         assert (await next_events(tab, "presence"))["online"] is False
     await tab_a.disconnect()
     await tab_b.disconnect()
+
+
+async def console_with(cookie: bytes) -> WebsocketCommunicator:
+    console = WebsocketCommunicator(
+        application, "/ws/console/", headers=[ORIGIN, (b"cookie", cookie)]
+    )
+    ok, code = await console.connect()
+    assert ok, code
+    return console
+
+
+async def closed_as_signed_out(console: WebsocketCommunicator) -> bool:
+    while True:
+        output = await console.receive_output(timeout=3)
+        if output["type"] == "websocket.close":
+            return output["code"] == 4401
+
+
+async def test_logging_out_closes_that_browsers_consoles_only(agents):
+    cs1, _ = agents
+    laptop, laptop_cookie = await signed_in_browser(cs1)
+    _, phone_cookie = await signed_in_browser(cs1)
+    on_laptop, on_phone = await console_with(laptop_cookie), await console_with(phone_cookie)
+
+    await database_sync_to_async(laptop.post)("/logout/")
+
+    assert await closed_as_signed_out(on_laptop)
+    result = await record(incoming=incoming("505", "still there?"))
+    assert (await next_events(on_phone, "chat"))["chat_id"] == result.chat.pk
+    await on_phone.disconnect()
+
+
+async def test_a_new_password_closes_every_console_of_that_agent(agents):
+    cs1, cs2 = agents
+    _, laptop_cookie = await signed_in_browser(cs1)
+    _, phone_cookie = await signed_in_browser(cs1)
+    on_laptop, on_phone = await console_with(laptop_cookie), await console_with(phone_cookie)
+    colleague = await connected(cs2)
+
+    @database_sync_to_async
+    def change_password() -> None:
+        agent = User.objects.get(pk=cs1.pk)
+        agent.set_password("a-new-secret-2026")
+        agent.save()
+
+    await change_password()
+
+    assert await closed_as_signed_out(on_laptop)
+    assert await closed_as_signed_out(on_phone)
+    assert await colleague.receive_nothing(timeout=0.3)
+    await colleague.disconnect()
