@@ -112,6 +112,12 @@ def session_key_digest(session_key: str) -> str:
     return hashlib.sha256(session_key.encode()).hexdigest()
 
 
+def channel_layer_prepare() -> None:
+    """Build the channel layer at start: built lazily, the first push after commit
+    imports channels-redis and redis-py (about 100 ms) while the next updates wait."""
+    get_channel_layer()
+
+
 def _flush() -> None:
     connection = transaction.get_connection()
     changes = getattr(connection, "console_changes", None)

@@ -13,11 +13,16 @@ from channels.security.websocket import OriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.urls import get_resolver  # noqa: E402
 
+from conversations.consumers import fragments_prepare  # noqa: E402
+from conversations.events import channel_layer_prepare  # noqa: E402
 from conversations.routing import websocket_urlpatterns  # noqa: E402
 
-# Load the URLconf now: its first use (a {% url %} in a pushed fragment) would otherwise
-# import it, aiogram's models included, inside the event loop and stall every socket.
+# Do now what the first request or push would otherwise do inside the event loop,
+# stalling every socket meanwhile: import the URLconf (aiogram's models with it),
+# compile the pushed fragments in every language, build the channel layer.
 get_resolver().url_patterns  # noqa: B018
+fragments_prepare()
+channel_layer_prepare()
 
 
 class AllowedHostsOnly(OriginValidator):

@@ -9,6 +9,7 @@ from aiogram.utils.token import TokenValidationError
 from django.conf import settings
 from django.core.management.base import CommandError
 
+from conversations.events import channel_layer_prepare
 from conversations.services import queue_drain
 from telegram_gateway.bot import build_bot, build_dispatcher, notices_finish
 from telegram_gateway.db import TRANSIENT_DATABASE_ERRORS, call_service
@@ -43,6 +44,7 @@ async def bot_run(bot: Bot, *, stop: asyncio.Event, poll_timeout: int) -> None:
     Raises what the caller must report: TelegramUnauthorizedError or TelegramNetworkError
     from the first call, FatalBotAPIError when Telegram refuses polling.
     """
+    channel_layer_prepare()
     me = await bot.get_me()
     logger.info("bot @%s is running: long polling %s", me.username, settings.TELEGRAM_API_BASE)
     await _drain_queue()

@@ -4,6 +4,7 @@ import logging
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from conversations.events import channel_layer_prepare
 from telegram_gateway.delivery import DeliveryWorker
 from telegram_gateway.management.bot_process import bot_from_settings, stop_event_on_signals
 
@@ -20,6 +21,7 @@ class Command(BaseCommand):
         asyncio.run(self._run(bot_from_settings()))
 
     async def _run(self, bot) -> None:
+        channel_layer_prepare()
         worker = DeliveryWorker(bot, stop=stop_event_on_signals())
         logger.info("delivering replies through %s", settings.TELEGRAM_API_BASE)
         try:
