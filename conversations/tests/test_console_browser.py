@@ -480,3 +480,29 @@ def horizontal_scroll(page: Page) -> bool:
     return page.evaluate(
         "document.documentElement.scrollWidth > document.documentElement.clientWidth"
     )
+
+
+def test_an_admin_sees_a_new_waiting_client_live_and_assigns_it(cs1, new_context, sandbox):
+    """Last in this module: it takes cs1 off duty, so that a new client waits."""
+    cs1_page = open_list(cs1)
+    cs1_page.get_by_role("button", name="Go offline").click()
+    expect(cs1_page.locator("form.presence")).to_have_attribute("data-online", "0")
+    wait_live(cs1_page)
+    admin = log_in(new_context(), "admin@helpdesk.com", "admin123")
+    wait_live(admin)
+    waiting_count = int(admin.locator("#waiting-count").inner_text())
+
+    _, name = new_client_writes(sandbox, "Is anybody there?", name="Wati")
+
+    entry = admin.locator("#waiting-list li", has_text=name)
+    expect(entry).to_be_visible()
+    expect(admin.locator("#waiting-count")).to_have_text(str(waiting_count + 1))
+    assert not_reloaded(admin)
+
+    entry.get_by_label("Agent").select_option(label="CS 1")
+    entry.get_by_role("button", name="Assign").click()
+    expect(admin.locator(".flash")).to_be_visible()
+    expect(admin.locator("#waiting-list")).not_to_contain_text(name)
+    expect(row(cs1_page, name)).to_be_visible()  # pushed to cs1's open list
+    assert not_reloaded(cs1_page)
+    cs1_page.get_by_role("button", name="Go online").click()

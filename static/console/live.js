@@ -104,6 +104,43 @@
   function onQueue(event) {
     const count = document.getElementById("waiting-count");
     if (count) count.textContent = String(event.waiting);
+    if (document.getElementById("waiting-list")) refreshWaitingSoon();
+  }
+
+  // An admin's waiting list carries assign forms the push does not render: take it
+  // from a fresh copy of the page, at most about once a second during a burst.
+  let waitingTimer = null;
+  let waitingStale = false;
+  function refreshWaitingSoon() {
+    waitingStale = true;
+    if (!waitingTimer) waitingTimer = window.setTimeout(refreshWaiting, 500);
+  }
+
+  async function refreshWaiting() {
+    const mine = document.getElementById("waiting-list");
+    if (mine.contains(document.activeElement)) {
+      waitingTimer = window.setTimeout(refreshWaiting, 1000); // never under a choice being made
+      return;
+    }
+    waitingStale = false;
+    try {
+      const fresh = await freshPage();
+      const theirs = fresh && fresh.getElementById("waiting-list");
+      if (theirs) mine.innerHTML = theirs.innerHTML;
+    } catch (error) {
+      console.warn("console: refreshing the waiting list failed", error);
+    } finally {
+      waitingTimer = window.setTimeout(() => {
+        waitingTimer = null;
+        if (waitingStale) refreshWaitingSoon(); // the queue changed meanwhile
+      }, 500);
+    }
+  }
+
+  async function freshPage() {
+    const response = await fetch(window.location.href, { credentials: "same-origin" });
+    if (!response.ok) return null;
+    return new DOMParser().parseFromString(await response.text(), "text/html");
   }
 
   function onPresence(event) {
@@ -139,11 +176,8 @@
   async function catchUp() {
     heldEvents = [];
     try {
-      const response = await fetch(window.location.href, { credentials: "same-origin" });
-      if (response.ok) {
-        const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
-        refreshFrom(fresh);
-      }
+      const fresh = await freshPage();
+      if (fresh) refreshFrom(fresh);
     } catch (error) {
       console.warn("console: catching up failed", error);
     } finally {
@@ -161,7 +195,7 @@
         freshConversation.dataset.cs !== conversation.dataset.cs;
       if (moved) reloadIfIdle();
     }
-    for (const id of ["session-list", "waiting-count"]) {
+    for (const id of ["session-list", "waiting-count", "waiting-list"]) {
       const mine = document.getElementById(id);
       const theirs = fresh.getElementById(id);
       if (mine && theirs) mine.innerHTML = theirs.innerHTML;
