@@ -44,11 +44,16 @@ VARIABLES = [
 
 
 def load_settings(**variables: str) -> subprocess.CompletedProcess:
+    return run_python(f"import django; django.setup(); {PRINT_SETTINGS}", **variables)
+
+
+def run_python(program: str, **variables: str) -> subprocess.CompletedProcess:
+    """Run `program` in a fresh interpreter that sees only these settings variables."""
     environment = {k: v for k, v in os.environ.items() if k not in VARIABLES}
     environment.update(ENV_FILE="/dev/null", DJANGO_SETTINGS_MODULE="helpdesk.settings")
     environment.update(variables)
     return subprocess.run(
-        [sys.executable, "-c", f"import django; django.setup(); {PRINT_SETTINGS}"],
+        [sys.executable, "-c", program],
         cwd=BASE_DIR,
         env=environment,
         capture_output=True,
