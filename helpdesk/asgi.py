@@ -16,6 +16,7 @@ from django.urls import get_resolver  # noqa: E402
 from conversations.consumers import fragments_prepare  # noqa: E402
 from conversations.events import channel_layer_prepare  # noqa: E402
 from conversations.routing import websocket_urlpatterns  # noqa: E402
+from helpdesk.startup import start_up_heap_freeze  # noqa: E402
 
 # Do now what the first request or push would otherwise do inside the event loop,
 # stalling every socket meanwhile: import the URLconf (aiogram's models with it),
@@ -48,3 +49,5 @@ application = ProtocolTypeRouter(
         "websocket": AllowedHostsOnly(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
+# Loaded for good: keep the garbage collector's full passes off these objects.
+start_up_heap_freeze()

@@ -11,6 +11,7 @@ from django.core.management.base import CommandError
 
 from conversations.events import channel_layer_prepare
 from conversations.services import queue_drain
+from helpdesk.startup import start_up_heap_freeze
 from telegram_gateway.bot import build_bot, build_dispatcher, notices_finish
 from telegram_gateway.db import TRANSIENT_DATABASE_ERRORS, call_service
 from telegram_gateway.delivery import DeliveryWorker
@@ -50,6 +51,7 @@ async def bot_run(bot: Bot, *, stop: asyncio.Event, poll_timeout: int) -> None:
     await _drain_queue()
     poller = UpdatePoller(bot, build_dispatcher(), stop=stop, poll_timeout=poll_timeout)
     worker = DeliveryWorker(bot, stop=stop)
+    start_up_heap_freeze()
     delivering = asyncio.create_task(worker.run())
     try:
         await poller.run()

@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from conversations.events import channel_layer_prepare
+from helpdesk.startup import start_up_heap_freeze
 from telegram_gateway.delivery import DeliveryWorker
 from telegram_gateway.management.bot_process import bot_from_settings, stop_event_on_signals
 
@@ -23,6 +24,7 @@ class Command(BaseCommand):
     async def _run(self, bot) -> None:
         channel_layer_prepare()
         worker = DeliveryWorker(bot, stop=stop_event_on_signals())
+        start_up_heap_freeze()
         logger.info("delivering replies through %s", settings.TELEGRAM_API_BASE)
         try:
             await worker.run()
