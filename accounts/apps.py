@@ -7,5 +7,6 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Accounts")
 
     def ready(self) -> None:
-        # Revokes refresh tokens on a password change or deactivation.
+        # Sends credentials_changed (and revokes refresh tokens) on a password change
+        # or deactivation.
         from accounts import signals  # noqa: F401
