@@ -699,7 +699,7 @@ def _trace_group_sends(stop: threading.Event, sends: dict[int, float]) -> None:
 def measure_push(args: argparse.Namespace) -> dict:
     import redis
 
-    from telegram_gateway.emulator import EmulatorThread
+    from telegram_emulator import EmulatorThread
 
     redis.Redis.from_url(REDIS_URL).flushdb()
     agents = _agents()[: args.agents]

@@ -24,7 +24,7 @@ from django.db import connection
 from accounts.models import User
 from conversations.models import Chat
 from helpdesk.ids import new_cuid
-from telegram_gateway.emulator import EmulatorThread
+from telegram_emulator import EmulatorThread
 
 
 def raw_insert_ceiling(rows: int = 2000) -> float:

@@ -20,7 +20,7 @@ from common import BASE_DIR, TOKEN, bot_environment, fresh_database, percentile
 from accounts.models import User
 from conversations.models import Chat, Client, Session
 from conversations.services import chat_send
-from telegram_gateway.emulator import EmulatorThread
+from telegram_emulator import EmulatorThread
 
 
 def wait_for(emulator, worker, count: int) -> None:

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "accounts",
     "conversations",
     "telegram_gateway",
+    "sandbox",
 ]
 
 MIDDLEWARE = [
@@ -83,7 +84,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "telegram_gateway.sandbox.sandbox_context",
+                "sandbox.views.sandbox_context",
             ],
         },
     },

@@ -27,7 +27,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("helpdesk.api_urls")),
     path("telegram/", include("telegram_gateway.urls")),
-    path("sandbox/", include("telegram_gateway.sandbox_urls")),
+    path("sandbox/", include("sandbox.urls")),
     # Chat.file_url: clients' and agents' files, for the assigned agent and admins. The
     # name is cosmetic and may hold any character (decoded "/" and line breaks too).
     re_path(r"^files/(?P<chat_id>[^/]+)/(?P<name>[\s\S]+)$", chat_file, name="chat_file"),

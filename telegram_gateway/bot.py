@@ -5,6 +5,7 @@ Polling (`runbot`) and the webhook view feed updates into the same dispatcher.
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from aiogram import Bot, Dispatcher, Router
@@ -27,10 +28,34 @@ logger = logging.getLogger(__name__)
 ALLOWED_UPDATES = ["message", "edited_message", "channel_post", "edited_channel_post"]
 
 
+@dataclass(frozen=True)
+class BotEndpoint:
+    """Which Bot API server the bot calls (Telegram, a local server, the emulator), as whom."""
+
+    api_base: str
+    token: str
+
+
+# Set only by `serve` for its sandbox: the emulator it started in this process.
+_process_endpoint: BotEndpoint | None = None
+
+
+def bot_endpoint() -> BotEndpoint:
+    """This process's endpoint: the sandbox's when `serve` started one, else the settings'."""
+    return _process_endpoint or BotEndpoint(settings.TELEGRAM_API_BASE, settings.TELEGRAM_BOT_TOKEN)
+
+
+def bot_endpoint_use(endpoint: BotEndpoint | None) -> None:
+    """Point this process's web views (files, webhook) at `endpoint`; None: the settings."""
+    global _process_endpoint
+    _process_endpoint = endpoint
+
+
 def build_bot(token: str | None = None, api_base: str | None = None) -> Bot:
-    """Return a bot for TELEGRAM_API_BASE: Telegram, a local Bot API server or the emulator."""
-    server = TelegramAPIServer.from_base(api_base or settings.TELEGRAM_API_BASE)
-    return Bot(token or settings.TELEGRAM_BOT_TOKEN, session=AiohttpSession(api=server))
+    """Return a bot for the given endpoint, by default this process's (`bot_endpoint`)."""
+    endpoint = bot_endpoint()
+    server = TelegramAPIServer.from_base(api_base or endpoint.api_base)
+    return Bot(token or endpoint.token, session=AiohttpSession(api=server))
 
 
 # Notices on their way: held here so the loop keeps them alive until sent.

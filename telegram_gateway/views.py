@@ -35,7 +35,13 @@ from pydantic import ValidationError
 from conversations.models import Chat
 from conversations.selectors import chat_get_for_agent
 from conversations.services.files import chat_file_cache
-from telegram_gateway.bot import build_bot, build_dispatcher, notices_finish, notices_pending
+from telegram_gateway.bot import (
+    bot_endpoint,
+    build_bot,
+    build_dispatcher,
+    notices_finish,
+    notices_pending,
+)
 from telegram_gateway.db import TRANSIENT_DATABASE_ERRORS
 from telegram_gateway.files import FileFetchError, telegram_file_download
 from telegram_gateway.loops import PerEventLoop
@@ -65,7 +71,7 @@ async def telegram_webhook(request: HttpRequest) -> JsonResponse:
     # Checked before anything touches the database or parses the body.
     if not expected or not secrets.compare_digest(given.encode(), expected.encode()):
         return _error(403, "wrong or missing secret token")
-    if not settings.TELEGRAM_BOT_TOKEN:
+    if not bot_endpoint().token:
         return _error(503, "TELEGRAM_BOT_TOKEN is not configured")
     bot, dispatcher = runtime_bot(), webhook_dispatcher()
     try:
@@ -142,7 +148,7 @@ def _file_response(handle: IO[bytes], chat: Chat, name: str) -> FileResponse:
 async def _fetch_from_telegram(chat: Chat, name: str) -> IO[bytes]:
     """Download the chat's file and open it: cached under MEDIA_ROOT when
     TELEGRAM_FILE_CACHE is on, else kept only as long as the response reads it."""
-    if not settings.TELEGRAM_BOT_TOKEN:
+    if not bot_endpoint().token:
         raise FileFetchError("Telegram is not configured.", 503)
     bot = runtime_bot()
     if settings.TELEGRAM_FILE_CACHE:

@@ -33,8 +33,8 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
+from helpdesk.tests.processes import free_port, manage
 from telegram_gateway.tests.conftest import wait_until
-from telegram_gateway.tests.test_sandbox import free_port, manage
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")

@@ -47,7 +47,8 @@ async def bot_run(bot: Bot, *, stop: asyncio.Event, poll_timeout: int) -> None:
     """
     channel_layer_prepare()
     me = await bot.get_me()
-    logger.info("bot @%s is running: long polling %s", me.username, settings.TELEGRAM_API_BASE)
+    server = bot.session.api.base.removesuffix("/bot{token}/{method}")
+    logger.info("bot @%s is running: long polling %s", me.username, server)
     await _drain_queue()
     poller = UpdatePoller(bot, build_dispatcher(), stop=stop, poll_timeout=poll_timeout)
     worker = DeliveryWorker(bot, stop=stop)

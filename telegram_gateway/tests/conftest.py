@@ -6,9 +6,9 @@ from collections.abc import Callable, Iterator
 import pytest
 from django.db import OperationalError
 
+from telegram_emulator.pytest_fixtures import bot_token, emulator  # noqa: F401
 from telegram_gateway.bot import build_bot, build_dispatcher
 from telegram_gateway.delivery import DeliveryWorker
-from telegram_gateway.emulator.pytest_fixtures import bot_token, emulator  # noqa: F401
 from telegram_gateway.polling import UpdatePoller
 
 

@@ -19,8 +19,8 @@ from asgiref.sync import sync_to_async
 from accounts.models import User
 from conversations.models import Chat, Client, Session
 from conversations.services import chat_file_url
+from telegram_emulator.pytest_fixtures import BOT_TOKEN
 from telegram_gateway.bot import build_bot
-from telegram_gateway.emulator.pytest_fixtures import BOT_TOKEN
 from telegram_gateway.files import (
     EXPIRED,
     TOO_BIG,

@@ -15,11 +15,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from twisted.internet import defer, reactor
 
-from telegram_gateway.bot import build_bot
-from telegram_gateway.emulator import BotAPIEmulator
+from telegram_gateway.bot import BotEndpoint, bot_endpoint, bot_endpoint_use, build_bot
 from telegram_gateway.management.bot_process import bot_run
 from telegram_gateway.polling import FatalBotAPIError
-from telegram_gateway.sandbox import SANDBOX_TOKEN, sandbox_disable, sandbox_enable
 
 logger = logging.getLogger("telegram_gateway.serve")
 
@@ -62,16 +60,16 @@ class Command(BaseCommand):
         await asyncio.wait([self.bot_task], timeout=10)
 
     async def _run_bot(self) -> None:
-        emulator = None
-        if not settings.TELEGRAM_BOT_TOKEN:
-            emulator = BotAPIEmulator([SANDBOX_TOKEN])
-            await emulator.start("127.0.0.1", 0)
-            # The bot, the file view and the webhook all read these at call time.
-            settings.TELEGRAM_API_BASE = emulator.base_url
-            settings.TELEGRAM_BOT_TOKEN = SANDBOX_TOKEN
-            sandbox_enable(emulator)
+        endpoint, sandbox = bot_endpoint(), None
+        if not endpoint.token:
+            # Imported only here: nothing else in the gateway knows the emulator.
+            from sandbox.playground import Sandbox
+
+            sandbox = await Sandbox.start()
+            endpoint = BotEndpoint(sandbox.base_url, sandbox.token)
+            bot_endpoint_use(endpoint)  # the file view fetches clients' files from it
             logger.warning("SANDBOX: no TELEGRAM_BOT_TOKEN, so clients are played at /sandbox/")
-        bot = build_bot()
+        bot = build_bot(endpoint.token, endpoint.api_base)
         try:
             await bot_run(bot, stop=self.stop, poll_timeout=settings.TELEGRAM_POLL_TIMEOUT)
         except (TelegramAPIError, TelegramNetworkError, FatalBotAPIError) as error:
@@ -79,6 +77,6 @@ class Command(BaseCommand):
             logger.error("the bot could not run: %s", error)
         finally:
             await bot.session.close()
-            if emulator is not None:
-                sandbox_disable()
-                await emulator.stop()
+            if sandbox is not None:
+                bot_endpoint_use(None)
+                await sandbox.stop()

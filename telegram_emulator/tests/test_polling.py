@@ -6,7 +6,7 @@ import time
 import pytest
 from aiogram.exceptions import TelegramConflictError, TelegramUnauthorizedError
 
-from telegram_gateway.emulator import make_bot
+from telegram_emulator import make_bot
 
 pytestmark = pytest.mark.asyncio
 

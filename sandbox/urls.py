@@ -1,6 +1,6 @@
 from django.urls import path
 
-from telegram_gateway import sandbox
+from sandbox import views as sandbox
 
 app_name = "sandbox"
 

@@ -1,6 +1,6 @@
 """Reusable pytest fixtures; import them from a conftest.py::
 
-    from telegram_gateway.emulator.pytest_fixtures import bot_token, emulator  # noqa: F401
+    from telegram_emulator.pytest_fixtures import bot_token, emulator  # noqa: F401
 
 ``emulator`` is a started ``EmulatorThread`` (works for sync and async tests alike);
 ``async_emulator`` runs on the test's own loop; ``emulated_bot`` is a real aiogram ``Bot``.

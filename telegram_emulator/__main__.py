@@ -1,4 +1,4 @@
-"""``python -m telegram_gateway.emulator --port 8081 --token 123456:TEST``
+"""``python -m telegram_emulator --port 8081 --token 123456:TEST``
 
 Serves until SIGINT/SIGTERM. The first line on stdout is the base URL, so a parent
 process can read it (useful with ``--port 0``).
@@ -16,7 +16,7 @@ from .server import BotAPIEmulator
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m telegram_gateway.emulator")
+    parser = argparse.ArgumentParser(prog="python -m telegram_emulator")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8081, help="0 picks a free port")
     parser.add_argument("--token", action="append", default=[], help="bot token (repeatable)")

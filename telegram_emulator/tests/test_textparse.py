@@ -2,8 +2,8 @@
 
 import pytest
 
-from telegram_gateway.emulator.errors import BotAPIError
-from telegram_gateway.emulator.textparse import (
+from telegram_emulator.errors import BotAPIError
+from telegram_emulator.textparse import (
     detect_entities,
     parse_html,
     parse_markdown_v2,

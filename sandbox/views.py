@@ -12,33 +12,23 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from telegram_gateway.emulator import BotAPIEmulator
+from sandbox.playground import sandbox_emulator
+from telegram_emulator import BotAPIEmulator
 
-SANDBOX_TOKEN = "1000001:SANDBOX"  # noqa: S105 (the emulator is its only server)
-
-_state: dict = {"emulator": None}
 _next_user_id = itertools.count(700_000_001)
 _client_log: dict[int, list[dict]] = {}  # what each sandbox client wrote, for the page
 
 
-def sandbox_enable(emulator: BotAPIEmulator) -> None:
-    _state["emulator"] = emulator
-
-
-def sandbox_disable() -> None:
-    _state["emulator"] = None
-    _client_log.clear()
-
-
 def sandbox_context(request: HttpRequest) -> dict:
     """Tell templates whether to link the sandbox (only while `serve` runs one)."""
-    return {"sandbox_on": _state["emulator"] is not None}
+    return {"sandbox_on": sandbox_emulator() is not None}
 
 
 def _emulator() -> BotAPIEmulator:
-    if _state["emulator"] is None:
+    emulator = sandbox_emulator()
+    if emulator is None:
         raise Http404("The sandbox runs only under `manage.py serve` without a bot token.")
-    return _state["emulator"]
+    return emulator
 
 
 @require_GET

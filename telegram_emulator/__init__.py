@@ -2,7 +2,7 @@
 
 Telegram is unreachable from here, so the bot talks to this instead, through aiogram's
 configurable API server. See ``server.BotAPIEmulator`` (async), ``thread.EmulatorThread``
-(sync, background thread) and ``python -m telegram_gateway.emulator`` (CLI).
+(sync, background thread) and ``python -m telegram_emulator`` (CLI).
 """
 
 from .client import make_bot

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from telegram_gateway.emulator import EmulatorThread, make_bot
+from telegram_emulator import EmulatorThread, make_bot
 
-PROJECT = Path(__file__).resolve().parents[3]
+PROJECT = Path(__file__).resolve().parents[2]
 
 
 def call(url: str, payload=None, method=None):
@@ -139,7 +139,7 @@ def test_emulator_thread_without_fixture():
 
 def test_cli_serves_until_sigterm():
     process = subprocess.Popen(
-        [sys.executable, "-m", "telegram_gateway.emulator", "--port", "0", "--token", "5:CLI"],
+        [sys.executable, "-m", "telegram_emulator", "--port", "0", "--token", "5:CLI"],
         cwd=PROJECT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -9,14 +9,12 @@ import sys
 import urllib.parse
 import urllib.request
 from http.cookiejar import CookieJar
-from pathlib import Path
 
 import pytest
 
-from telegram_gateway.sandbox import sandbox_disable, sandbox_enable
+from helpdesk.tests.processes import BASE_DIR, free_port, manage
+from sandbox.playground import sandbox_disable, sandbox_enable
 from telegram_gateway.tests.conftest import wait_until
-
-BASE_DIR = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -59,21 +57,6 @@ def test_an_empty_sandbox_message_is_refused(client, sandbox):
     response = client.post(f"/sandbox/api/clients/{user_id}/messages/", {"text": "  "})
     assert response.status_code == 400
     assert sandbox.pending_updates() == []
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def manage(*args: str, env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=120, check=True,
-    )  # fmt: skip
 
 
 def test_serve_runs_web_bot_and_sandbox_in_one_process(tmp_path):
