@@ -39,6 +39,9 @@ class TokenPair:
     user: User
 
 
+FAMILY_CLAIM = "fam"  # the login chain a token belongs to
+
+
 def token_hash(raw: str) -> str:
     """The one-way hash stored in `refresh_tokens.token` (hex sha256, 64 characters)."""
     return hashlib.sha256(raw.encode()).hexdigest()
@@ -46,16 +49,13 @@ def token_hash(raw: str) -> str:
 
 def _issue(*, user: User, family: str | None) -> TokenPair:
     refresh = JwtRefreshToken.for_user(user)
+    row = RefreshToken(user=user, expires_at=datetime_from_epoch(refresh["exp"]), family=family)
+    # The first token of a login names its chain.
+    row.family = family or row.id
+    # Copied into the access token: revoking the chain refuses its access tokens too.
+    refresh[FAMILY_CLAIM] = row.family
     raw = str(refresh)
-    row = RefreshToken(
-        user=user,
-        token=token_hash(raw),
-        expires_at=datetime_from_epoch(refresh["exp"]),
-        family=family,
-    )
-    if family is None:
-        # The first token of a login names its chain.
-        row.family = row.id
+    row.token = token_hash(raw)
     row.save(force_insert=True)
     access = refresh.access_token
     # simplejwt dates the access token's exp from the refresh token's clock but its iat
@@ -159,6 +159,15 @@ def refresh_tokens_revoke_for_user(*, user: User) -> int:
     return RefreshToken.objects.filter(user=user, revoked_at__isnull=True).update(
         revoked_at=timezone.now()
     )
+
+
+def refresh_token_family_is_live(*, family: str) -> bool:
+    """Whether the login chain still holds a live refresh token (one indexed lookup).
+
+    Rotation leaves exactly one live row per chain; logout and reuse revoke them all,
+    and so end the chain's access tokens before they expire.
+    """
+    return RefreshToken.objects.filter(family=family, revoked_at__isnull=True).exists()
 
 
 def refresh_tokens_purge(*, revoked_older_than: timedelta = timedelta(0)) -> int:

@@ -159,6 +159,31 @@ def test_logout_revokes_the_refresh_token(client, cs_user):
     assert post(client, "/api/auth/logout/", {"refresh": token}).status_code == 401
 
 
+def test_logout_ends_that_logins_access_tokens_too(client, cs_user):
+    pair = login(client, cs_user.email).json()
+    rotated = refresh(client, pair["refresh"]).json()
+    other = login(client, cs_user.email).json()
+
+    assert post(client, "/api/auth/logout/", {"refresh": rotated["refresh"]}).status_code == 204
+
+    # Both access tokens of the chain (before and after rotation) die with it.
+    for access in (pair["access"], rotated["access"]):
+        response = me(client, access)
+        assert response.status_code == 401
+        assert response.json()["code"] == "token_revoked"
+    assert me(client, other["access"]).status_code == 200  # another login goes on
+
+
+def test_detected_reuse_ends_the_chains_access_tokens_too(client, cs_user):
+    first = login(client, cs_user.email).json()
+    second = refresh(client, first["refresh"]).json()
+
+    assert refresh(client, first["refresh"]).status_code == 401  # a thief replays it
+
+    assert me(client, second["access"]).status_code == 401
+    assert me(client, first["access"]).status_code == 401
+
+
 @pytest.mark.parametrize("token", ["", "garbage", "a.b.c"])
 def test_malformed_refresh_tokens_are_refused(client, token):
     response = refresh(client, token)
