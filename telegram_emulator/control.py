@@ -17,7 +17,8 @@ import time
 from typing import Any
 
 from .core import EmulatorCore
-from .media import make_media, make_photo
+from .files import FileSource
+from .media import make_animation, make_media, make_photo
 from .records import BotRecord, Delay, Fault, GroupRecord, SentRecord, UserRecord, compact
 from .textparse import detect_entities
 
@@ -212,32 +213,38 @@ class EmulatorControls(EmulatorCore):
     def inject_photo(
         self,
         user_id: int,
-        data: bytes,
+        data: FileSource,
         caption: str | None = None,
         *,
+        caption_entities: list[dict[str, Any]] | None = None,
         token: str | None = None,
         **extra: Any,
     ) -> dict[str, Any]:
-        """Queue a photo: several PhotoSize entries, the largest carrying ``data``."""
+        """Queue a photo: several PhotoSize entries, the largest carrying ``data``.
+
+        ``data`` may be bytes, a path or a binary file object (copied in chunks).
+        """
+        spooled = self.files.spool(data)  # outside the lock: a large copy blocks nobody
         with self.lock:
-            sizes = make_photo(self.files, data)
-        return self._inject(
-            user_id, self._captioned({"photo": sizes}, caption), token=token, extra=extra
-        )
+            sizes = make_photo(self.files, spooled)
+        content = self._captioned({"photo": sizes}, caption, caption_entities)
+        return self._inject(user_id, content, token=token, extra=extra)
 
     def inject_document(
         self,
         user_id: int,
-        data: bytes,
+        data: FileSource,
         filename: str = "document.bin",
         mime_type: str | None = None,
         caption: str | None = None,
         *,
         size: int | None = None,
+        caption_entities: list[dict[str, Any]] | None = None,
         token: str | None = None,
         **extra: Any,
     ) -> dict[str, Any]:
-        """Queue a document; ``size`` fakes a larger file_size without allocating it."""
+        """Queue a document (bytes, a path or a binary file object); ``size`` fakes a
+        larger file_size without allocating it."""
         return self._inject_media(
             user_id,
             "document",
@@ -245,6 +252,7 @@ class EmulatorControls(EmulatorCore):
             caption,
             token,
             extra,
+            caption_entities=caption_entities,
             filename=filename,
             mime_type=mime_type,
             size=size,
@@ -253,7 +261,7 @@ class EmulatorControls(EmulatorCore):
     def inject_video(
         self,
         user_id: int,
-        data: bytes,
+        data: FileSource,
         caption: str | None = None,
         *,
         width: int = 640,
@@ -261,6 +269,7 @@ class EmulatorControls(EmulatorCore):
         duration: int = 1,
         filename: str | None = "video.mp4",
         mime_type: str = "video/mp4",
+        caption_entities: list[dict[str, Any]] | None = None,
         token: str | None = None,
         **extra: Any,
     ) -> dict[str, Any]:
@@ -271,6 +280,7 @@ class EmulatorControls(EmulatorCore):
             caption,
             token,
             extra,
+            caption_entities=caption_entities,
             width=width,
             height=height,
             duration=duration,
@@ -339,26 +349,70 @@ class EmulatorControls(EmulatorCore):
             mime_type="image/webp",
         )
 
+    def inject_animation(
+        self,
+        user_id: int,
+        data: bytes,
+        caption: str | None = None,
+        *,
+        width: int = 320,
+        height: int = 240,
+        duration: int = 2,
+        filename: str | None = "animation.gif.mp4",
+        mime_type: str = "video/mp4",
+        caption_entities: list[dict[str, Any]] | None = None,
+        token: str | None = None,
+        **extra: Any,
+    ) -> dict[str, Any]:
+        """Queue a GIF as Telegram sends one: ``animation`` and ``document`` of one file."""
+        with self.lock:
+            animation, document = make_animation(
+                self.files,
+                data,
+                filename=filename,
+                mime_type=mime_type,
+                width=width,
+                height=height,
+                duration=duration,
+            )
+        content = self._captioned(
+            {"animation": animation, "document": document}, caption, caption_entities
+        )
+        return self._inject(user_id, content, token=token, extra=extra)
+
     def _inject_media(
         self,
         user_id: int,
         kind: str,
-        data: bytes,
+        data: FileSource,
         caption: str | None,
         token: str | None,
         extra: dict[str, Any],
+        *,
+        caption_entities: list[dict[str, Any]] | None = None,
         **attrs: Any,
     ) -> dict[str, Any]:
+        spooled = self.files.spool(data)  # outside the lock: a large copy blocks nobody
         with self.lock:
-            value = make_media(self.files, kind, data, **attrs)
-        content = {kind: value} if kind == "sticker" else self._captioned({kind: value}, caption)
+            value = make_media(self.files, kind, spooled, **attrs)
+        if kind == "sticker":
+            content = {kind: value}
+        else:
+            content = self._captioned({kind: value}, caption, caption_entities)
         return self._inject(user_id, content, token=token, extra=extra)
 
     @staticmethod
-    def _captioned(content: dict[str, Any], caption: str | None) -> dict[str, Any]:
+    def _captioned(
+        content: dict[str, Any],
+        caption: str | None,
+        entities: list[dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        """Add the caption; its entities are detected as Telegram would unless given."""
         if caption:
             content["caption"] = caption
-            content["caption_entities"] = detect_entities(caption) or None
+            content["caption_entities"] = (
+                detect_entities(caption) if entities is None else entities
+            ) or None
         return content
 
     def inject_location(
@@ -557,7 +611,7 @@ class EmulatorControls(EmulatorCore):
             stored = self.files.get(file_id)
             if stored is None:
                 raise KeyError(file_id)
-            return stored.data
+            return stored.read()
 
     def add_file(
         self,

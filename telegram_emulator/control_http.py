@@ -28,6 +28,7 @@ INJECT_KINDS = frozenset(
         "photo",
         "document",
         "video",
+        "animation",
         "voice",
         "audio",
         "sticker",

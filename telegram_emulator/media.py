@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .files import FileStore, StoredFile, image_size, photo_variants
+from .files import FileStore, Spooled, StoredFile, image_size, photo_variants
 from .records import compact
 
 DEFAULT_PHOTO_SIZE = (800, 600)  # used when the bytes are not a PNG/GIF/JPEG we can read
@@ -30,21 +30,22 @@ DEFAULT_MIME = {
 }
 
 
-def make_photo(store: FileStore, data: bytes) -> list[dict[str, Any]]:
+def make_photo(store: FileStore, data: bytes | Spooled) -> list[dict[str, Any]]:
     """Store a photo as Telegram does: several sizes, smallest first, largest = the bytes.
 
     Smaller sizes carry a proportional prefix of the bytes, so a bot that downloads
     ``photo[0]`` instead of ``photo[-1]`` visibly gets less than the user sent.
     """
-    width, height = image_size(data) or DEFAULT_PHOTO_SIZE
+    spooled = isinstance(data, Spooled)
+    total = data.size if spooled else len(data)
+    width, height = image_size(data.head if spooled else data) or DEFAULT_PHOTO_SIZE
     variants = photo_variants(width, height)
     largest_area = variants[-1][0] * variants[-1][1]
     sizes: list[dict[str, Any]] = []
     for index, (w, h) in enumerate(variants):
         last = index == len(variants) - 1
-        part = data if last else data[: max(1, len(data) * w * h // largest_area)]
-        seed = data if last else data + f"@{w}x{h}".encode()
-        stored = store.add("photo", part, mime_type="image/jpeg", unique_seed=seed)
+        length = total if last else max(1, total * w * h // largest_area)
+        stored = _photo_part(store, data, length, b"" if last else f"@{w}x{h}".encode())
         sizes.append(
             {
                 "file_id": stored.file_id,
@@ -56,6 +57,15 @@ def make_photo(store: FileStore, data: bytes) -> list[dict[str, Any]]:
         )
         stored.extra["json"] = sizes
     return sizes
+
+
+def _photo_part(store: FileStore, data: bytes | Spooled, length: int, tag: bytes) -> StoredFile:
+    """Store the first ``length`` bytes as one photo size (a spooled file is not copied)."""
+    if isinstance(data, Spooled):
+        return store.add(
+            "photo", data, mime_type="image/jpeg", unique_seed=data.digest + tag, length=length
+        )
+    return store.add("photo", data[:length], mime_type="image/jpeg", unique_seed=data + tag)
 
 
 def media_json(kind: str, stored: StoredFile, **attrs: Any) -> dict[str, Any]:
@@ -101,17 +111,42 @@ def media_json(kind: str, stored: StoredFile, **attrs: Any) -> dict[str, Any]:
     return result
 
 
+def make_animation(
+    store: FileStore,
+    data: bytes,
+    *,
+    filename: str | None = None,
+    mime_type: str | None = None,
+    **attrs: Any,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Store a GIF as Telegram delivers one: an Animation plus a Document of the same file.
+
+    Telegram attaches the document too so that clients which predate animations still
+    get the file; a bot that looks at ``document`` first sees a plain file.
+    """
+    animation = make_media(
+        store, "animation", data, filename=filename, mime_type=mime_type, **attrs
+    )
+    document = compact(
+        {
+            key: animation.get(key)
+            for key in ("file_id", "file_unique_id", "file_name", "mime_type", "file_size")
+        }
+    )
+    return animation, document
+
+
 def make_media(
     store: FileStore,
     kind: str,
-    data: bytes,
+    data: bytes | Spooled,
     *,
     filename: str | None = None,
     mime_type: str | None = None,
     size: int | None = None,
     **attrs: Any,
 ) -> Any:
-    """Store bytes as a new file of ``kind``; return the message field's value."""
+    """Store bytes (or a spooled file) as a new file of ``kind``; return the field's value."""
     if kind == "photo":
         return make_photo(store, data)
     stored = store.add(kind, data, filename=filename, mime_type=mime_type, size=size)

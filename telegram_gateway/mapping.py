@@ -1,6 +1,6 @@
 """Translate Telegram messages into the spec's chat types (TEXT/IMAGE/FILE/VIDEO/LINK)."""
 
-from aiogram.types import Message
+from aiogram.types import Message, MessageEntity
 
 from conversations.models import Chat
 from conversations.services import IncomingMessage
@@ -14,13 +14,23 @@ def sender_name(message: Message) -> str:
     return name or user.username or str(user.id)
 
 
-def _text_and_type(message: Message) -> tuple[str, str] | None:
-    text = message.text if message.text is not None else ""
+def _with_hidden_links(text: str, entities: list[MessageEntity] | None) -> str:
+    """Append the addresses that text_links hide behind words, so agents can read them.
+
+    Offsets count UTF-16 units, so the visible words come from `extract_from`; a link
+    whose words already are its address is not repeated.
+    """
+    hidden = [
+        entity.url
+        for entity in entities or []
+        if entity.type == "text_link" and entity.url and entity.extract_from(text) != entity.url
+    ]
+    return "\n".join([text, *hidden]) if hidden else text
+
+
+def _text_and_type(message: Message) -> tuple[str, str]:
     entities = message.entities or []
-    # A text_link hides its address behind words: keep the address readable for agents.
-    hidden = [e.url for e in entities if e.type == "text_link" and e.url]
-    if hidden:
-        text = "\n".join([text, *hidden])
+    text = _with_hidden_links(message.text, entities)
     is_link = any(e.type in LINK_ENTITIES for e in entities)
     return text, Chat.MessageType.LINK if is_link else Chat.MessageType.TEXT
 
@@ -47,6 +57,10 @@ def _attachment(message: Message) -> tuple[str, str, str] | None:
     if message.sticker:
         extension = "webm" if message.sticker.is_video else "webp"
         return Chat.MessageType.IMAGE, message.sticker.file_id, f"sticker.{extension}"
+    if message.animation:
+        # A GIF also carries a `document` of the same file: it is a video, not a file.
+        media = message.animation
+        return Chat.MessageType.VIDEO, media.file_id, media.file_name or "animation.mp4"
     for kind, default_name in (
         ("document", "document"),
         ("audio", "audio.mp3"),
@@ -59,11 +73,7 @@ def _attachment(message: Message) -> tuple[str, str, str] | None:
                 media.file_id,
                 getattr(media, "file_name", None) or default_name,
             )
-    for kind, default_name in (
-        ("video", "video.mp4"),
-        ("animation", "animation.mp4"),
-        ("video_note", "video_note.mp4"),
-    ):
+    for kind, default_name in (("video", "video.mp4"), ("video_note", "video_note.mp4")):
         media = getattr(message, kind)
         if media:
             return (
@@ -80,7 +90,10 @@ def incoming_from_message(message: Message) -> IncomingMessage | None:
     attachment = _attachment(message)
     if attachment:
         message_type, file_id, file_name = attachment
-        text = message.caption or (message.sticker.emoji if message.sticker else "") or ""
+        if message.caption:
+            text = _with_hidden_links(message.caption, message.caption_entities)
+        else:
+            text = (message.sticker.emoji if message.sticker else "") or ""
     elif message.text is not None:
         text, message_type = _text_and_type(message)
     elif message.location:

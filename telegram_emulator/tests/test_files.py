@@ -72,3 +72,64 @@ async def test_download_url_checks_token_and_path(async_emulator, emulated_bot, 
             assert (await response.json())["description"] == "Not Found"
         async with http.get(f"{base}/file/bot1:WRONG/{file.file_path}") as response:
             assert response.status == 401
+
+
+async def test_a_gif_arrives_as_animation_and_document_of_one_file(async_emulator, emulated_bot):
+    link = {"type": "text_link", "offset": 3, "length": 4, "url": "https://shop.example/o/9"}
+    async_emulator.inject_animation(
+        42, b"\x00\x00\x00\x18ftypmp42 gif", caption="📦 here", caption_entities=[link]
+    )
+
+    [polled] = await emulated_bot.get_updates()
+    message = polled.message
+    assert message.animation.file_id == message.document.file_id
+    assert (message.animation.mime_type, message.document.file_name) == (
+        "video/mp4",
+        "animation.gif.mp4",
+    )
+    (entity,) = message.caption_entities
+    assert (entity.extract_from(message.caption), entity.url) == ("here", link["url"])
+    file = await emulated_bot.get_file(message.animation.file_id)
+    assert (await emulated_bot.download_file(file.file_path)).read().endswith(b"gif")
+
+
+async def test_a_file_given_as_a_path_or_file_object_round_trips(
+    async_emulator, emulated_bot, tmp_path
+):
+    """The sandbox hands over uploads on disk; the caller may delete its copy at once."""
+    content = bytes(range(256)) * 1024  # bigger than one copy chunk
+    source = tmp_path / "report.pdf"
+    source.write_bytes(content)
+    from_path = async_emulator.inject_document(42, source, "report.pdf", "application/pdf")
+    with source.open("rb") as file:
+        from_file = async_emulator.inject_video(42, file, caption="clip", filename="clip.mp4")
+    source.unlink()
+
+    document = from_path["message"]["document"]
+    video = from_file["message"]["video"]
+    assert (document["file_size"], video["file_size"]) == (len(content), len(content))
+    assert document["file_unique_id"] == video["file_unique_id"]  # same bytes, same file
+    for file_id in (document["file_id"], video["file_id"]):
+        file = await emulated_bot.get_file(file_id)
+        assert (await emulated_bot.download_file(file.file_path)).read() == content
+        assert async_emulator.file_bytes(file_id) == content
+
+
+async def test_a_photo_given_as_a_path_has_sizes_like_one_given_as_bytes(
+    async_emulator, emulated_bot, tmp_path
+):
+    data = png(1600, 1200)
+    path = tmp_path / "screen.png"
+    path.write_bytes(data)
+
+    from_path = async_emulator.inject_photo(42, str(path))["message"]["photo"]
+    from_bytes = async_emulator.inject_photo(42, data)["message"]["photo"]
+
+    def shape(sizes):
+        return [(s["width"], s["height"], s["file_size"], s["file_unique_id"]) for s in sizes]
+
+    assert shape(from_path)[-1] == shape(from_bytes)[-1]
+    assert [s[:3] for s in shape(from_path)] == [s[:3] for s in shape(from_bytes)]
+    smallest = await emulated_bot.get_file(from_path[0]["file_id"])
+    downloaded = (await emulated_bot.download_file(smallest.file_path)).read()
+    assert downloaded == data[: from_path[0]["file_size"]]

@@ -151,6 +151,41 @@ class TestMedia:
         (chat,) = stored()
         assert (chat.message, chat.file_url) == ("March", f"/files/{chat.id}/invoice.pdf")
 
+    def test_a_gif_is_a_video_although_it_also_carries_a_document(
+        self, emulator, running_bot, ann, online_agent
+    ):
+        update = emulator.inject_animation(ann, b"\x00\x00\x00 ftypmp42 gif", caption="lol")
+
+        (chat,) = stored()
+        assert update["message"]["document"]["file_id"] == update["message"]["animation"]["file_id"]
+        assert (chat.message_type, chat.message) == ("VIDEO", "lol")
+        assert chat.telegram_file_id == update["message"]["animation"]["file_id"]
+        assert chat.file_url == f"/files/{chat.id}/animation.gif.mp4"
+
+    def test_a_captions_hidden_link_addresses_stay_readable(
+        self, emulator, running_bot, ann, online_agent
+    ):
+        # "📦" is two UTF-16 units, so the entity offsets are not Python string indexes.
+        caption = "📦 lihat di sini atau https://shop.example/faq"
+        emulator.inject_photo(
+            ann,
+            b"\x89PNG fake image bytes" * 50,
+            caption=caption,
+            caption_entities=[
+                {"type": "text_link", "offset": 9, "length": 7, "url": "https://shop.example/o/9"},
+                {
+                    "type": "text_link",
+                    "offset": 22,
+                    "length": 24,
+                    "url": "https://shop.example/faq",
+                },
+            ],
+        )
+
+        (chat,) = stored()
+        assert chat.message_type == "IMAGE"
+        assert chat.message == f"{caption}\nhttps://shop.example/o/9"
+
     def test_location_and_contact_become_readable(self, emulator, running_bot, ann, online_agent):
         emulator.inject_location(ann, -6.2, 106.816666)
         emulator.inject_contact(ann, "+6281234567", "Siti", "Aminah")
