@@ -2,18 +2,27 @@
 
 Bytes are kept in memory so a test can read back exactly what the bot uploaded and so
 getFile plus the download URL round-trip a user's photo like Telegram's file servers do.
+A user's file may instead be given as a path or a binary file object: it is then copied
+in chunks into the store's own temporary folder and served from there, so a large
+upload is never held in memory whole.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import itertools
 import mimetypes
+import os
 import secrets
+import shutil
 import struct
+import tempfile
+import threading
+import weakref
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Any, Union
 
 MB = 1024 * 1024
 DOWNLOAD_LIMIT = 20 * MB  # getFile refuses bigger files for bots
@@ -44,6 +53,21 @@ _FOLDER = {
 _DEFAULT_EXT = {"photo": ".jpg", "voice": ".oga", "video": ".mp4", "sticker": ".webp"}
 # Telegram's standard photo boxes (longest side) for the sizes it generates.
 PHOTO_BOXES = (90, 320, 800, 1280, 2560)
+_CHUNK = 64 * 1024
+_HEAD = 256 * 1024  # enough of an image to find its size (JPEG EXIF comes first)
+
+# What a user's file may be given as: its bytes, a path, or a binary file object.
+FileSource = Union[bytes, str, "os.PathLike[str]", IO[bytes]]
+
+
+@dataclass(frozen=True)
+class Spooled:
+    """A user's file copied into the store's folder: where it is and what it starts with."""
+
+    path: str
+    size: int
+    digest: bytes
+    head: bytes
 
 
 @dataclass
@@ -60,10 +84,32 @@ class StoredFile:
     declared_size: int | None = None  # lets tests fake a huge file without allocating it
     file_path: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    path: str | None = None  # spooled on disk instead of ``data``: its first ``path_size`` bytes
+    path_size: int = 0
 
     @property
     def size(self) -> int:
-        return self.declared_size if self.declared_size is not None else len(self.data)
+        if self.declared_size is not None:
+            return self.declared_size
+        return self.path_size if self.path is not None else len(self.data)
+
+    def read(self) -> bytes:
+        """Return the whole content (from disk for a spooled file)."""
+        if self.path is None:
+            return self.data
+        with open(self.path, "rb") as file:
+            return file.read(self.path_size)
+
+    def chunks(self) -> Any:
+        """Yield the content in chunks, so a download never holds a large file whole."""
+        if self.path is None:
+            yield self.data
+            return
+        remaining = self.path_size
+        with open(self.path, "rb") as file:
+            while remaining > 0 and (chunk := file.read(min(_CHUNK, remaining))):
+                remaining -= len(chunk)
+                yield chunk
 
 
 class FileStore:
@@ -73,22 +119,63 @@ class FileStore:
         self.by_id: dict[str, StoredFile] = {}
         self.by_path: dict[str, StoredFile] = {}
         self._ids = itertools.count(1)
+        self._spool_dir: str | None = None
+        self._spool_lock = threading.Lock()  # spool() runs outside the emulator lock
+
+    def spool(self, source: FileSource) -> bytes | Spooled:
+        """Copy a path's or file object's content into the store's folder, in chunks.
+
+        Bytes are returned as they are. Copying (rather than keeping the caller's path)
+        lets the caller delete its temporary file as soon as the call returns.
+        """
+        if isinstance(source, bytes | bytearray | memoryview):
+            return bytes(source)
+        if isinstance(source, str | os.PathLike):
+            with open(source, "rb") as file:
+                return self._copy(file)
+        return self._copy(source)  # the caller's file object: read from where it stands
+
+    def _copy(self, file: IO[bytes]) -> Spooled:
+        digest, head, size = hashlib.blake2b(digest_size=16), bytearray(), 0
+        with tempfile.NamedTemporaryFile(dir=self._folder(), delete=False) as target:
+            while chunk := file.read(_CHUNK):
+                target.write(chunk)
+                digest.update(chunk)
+                size += len(chunk)
+                if len(head) < _HEAD:
+                    head += chunk[: _HEAD - len(head)]
+        return Spooled(target.name, size, digest.digest(), bytes(head))
+
+    def _folder(self) -> str:
+        with self._spool_lock:
+            if self._spool_dir is None:
+                self._spool_dir = tempfile.mkdtemp(prefix="telegram-emulator-files-")
+                weakref.finalize(self, shutil.rmtree, self._spool_dir, ignore_errors=True)
+            return self._spool_dir
 
     def add(
         self,
         kind: str,
-        data: bytes,
+        data: bytes | Spooled,
         *,
         filename: str | None = None,
         mime_type: str | None = None,
         url: str | None = None,
         size: int | None = None,
         unique_seed: bytes | None = None,
+        length: int | None = None,
     ) -> StoredFile:
+        """Store a file; a ``Spooled`` one is served from disk (its first ``length`` bytes)."""
         number = next(self._ids)
         token = secrets.token_urlsafe(18)
         file_id = f"{_PREFIX.get(kind, 'BQAC')}AgADAQ{number:06d}{token}"
-        seed = unique_seed if unique_seed is not None else (data or file_id.encode())
+        if isinstance(data, Spooled):
+            path, path_size = data.path, data.size if length is None else min(length, data.size)
+            seed = unique_seed if unique_seed is not None else data.digest
+            data = b""
+        else:
+            path, path_size = None, 0
+            seed = unique_seed if unique_seed is not None else (data or file_id.encode())
         digest = hashlib.blake2b(kind.encode() + b"\0" + seed, digest_size=9).digest()
         unique = "AQAD" + base64.urlsafe_b64encode(digest).decode().rstrip("=")
         if mime_type is None and filename:
@@ -102,6 +189,8 @@ class FileStore:
             mime_type=mime_type,
             url=url,
             declared_size=size,
+            path=path,
+            path_size=path_size,
         )
         self.by_id[file_id] = stored
         return stored
@@ -124,6 +213,9 @@ class FileStore:
         return stored.file_path
 
     def clear(self) -> None:
+        for path in {stored.path for stored in self.by_id.values() if stored.path}:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
         self.by_id.clear()
         self.by_path.clear()
 

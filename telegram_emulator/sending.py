@@ -268,7 +268,7 @@ def resolve_media(
                 f"{KIND_NAMES[kind]}"
             )
         sent = SentFile(
-            field, stored.file_id, stored.data, stored.filename, stored.mime_type, "file_id"
+            field, stored.file_id, stored.read(), stored.filename, stored.mime_type, "file_id"
         )
         return stored.extra.get("json") or media_json(kind, stored, **attrs), sent
 

@@ -176,6 +176,13 @@ class BotAPIEmulator(EmulatorControls):
             stored = self.files.by_path.get(request.match_info["path"])
         if stored is None:
             return error(errors.not_found())
-        return web.Response(
-            body=stored.data, content_type=stored.mime_type or "application/octet-stream"
-        )
+        content_type = stored.mime_type or "application/octet-stream"
+        if stored.path is None:
+            return web.Response(body=stored.data, content_type=content_type)
+        response = web.StreamResponse(headers={"Content-Type": content_type})
+        response.content_length = stored.size
+        await response.prepare(request)
+        for chunk in stored.chunks():  # a spooled file: from disk, a chunk at a time
+            await response.write(chunk)
+        await response.write_eof()
+        return response
