@@ -280,6 +280,9 @@ TELEGRAM_POLL_TIMEOUT = env.int("TELEGRAM_POLL_TIMEOUT", default=25)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+# Whether `serve` without TELEGRAM_BOT_TOKEN plays Telegram at /sandbox/ (signed-in users
+# only). Off by default in production: there a missing token should not open a playground.
+SANDBOX = env.bool("SANDBOX", default=DEBUG)
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},

@@ -1,10 +1,31 @@
-"""The sandbox's Bot API emulator, started by `manage.py serve` when it has no bot token."""
+"""The sandbox's Bot API emulator and what one run of it remembers.
+
+`manage.py serve` starts it when it has no bot token and SANDBOX is on. Everything a run
+knows (which clients exist, what they wrote, who may create more) lives in one
+`Playground`, made afresh at each start, so nothing of it outlives the process.
+"""
+
+import threading
+from collections import deque
+from dataclasses import dataclass, field
 
 from telegram_emulator import BotAPIEmulator
 
 SANDBOX_TOKEN = "1000001:SANDBOX"  # noqa: S105 (the emulator is its only server)
 
-_state: dict = {"emulator": None}
+
+@dataclass
+class Playground:
+    """One run of the sandbox: its emulator and the transcripts of the clients played."""
+
+    emulator: BotAPIEmulator
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    client_log: dict[int, list[dict]] = field(default_factory=dict)  # what clients wrote
+    last_client_id: int = 0  # 0 until the first client: then read from the database
+    creations: dict[str, deque[float]] = field(default_factory=dict)  # rate-limit windows
+
+
+_state: dict[str, Playground | None] = {"playground": None}
 
 
 class Sandbox:
@@ -29,12 +50,18 @@ class Sandbox:
 
 
 def sandbox_enable(emulator: BotAPIEmulator) -> None:
-    _state["emulator"] = emulator
+    """Start a new run on `emulator`: no clients, transcripts or ids carried over."""
+    _state["playground"] = Playground(emulator)
 
 
 def sandbox_disable() -> None:
-    _state["emulator"] = None
+    _state["playground"] = None
+
+
+def sandbox_playground() -> Playground | None:
+    return _state["playground"]
 
 
 def sandbox_emulator() -> BotAPIEmulator | None:
-    return _state["emulator"]
+    playground = _state["playground"]
+    return None if playground is None else playground.emulator

@@ -1,105 +1,147 @@
 """The sandbox: try the help desk without Telegram, playing clients in a browser page.
 
-`manage.py serve` without TELEGRAM_BOT_TOKEN starts the Bot API emulator in the
-same process and points the bot at it; these views let a person inject messages
-as Telegram clients and read the bot's answers. With a real token they are 404.
+`manage.py serve` without TELEGRAM_BOT_TOKEN, with SANDBOX on, starts the Bot API
+emulator in the same process and points the bot at it; these views let a signed-in
+person inject messages as Telegram clients and read the bot's answers. Each browser
+session sees only the clients it created (their ids are kept in its Django session).
+With SANDBOX off, or a real token, every sandbox address is 404.
 """
 
-import itertools
-import time
+from collections.abc import Callable
+from functools import wraps
 
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.template.defaultfilters import filesizeformat
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
 
-from sandbox.playground import sandbox_emulator
-from telegram_emulator import BotAPIEmulator
+from sandbox.playground import Playground, sandbox_emulator, sandbox_playground
+from sandbox.selectors import sandbox_client_list, sandbox_client_owned, sandbox_transcript
+from sandbox.services import SandboxRateLimited, sandbox_client_create, sandbox_client_write
+from sandbox.uploads import (
+    CappedUploadHandler,
+    upload_declared_too_large,
+    upload_handlers_capped,
+)
 
-_next_user_id = itertools.count(700_000_001)
-_client_log: dict[int, list[dict]] = {}  # what each sandbox client wrote, for the page
+OWNED_KEY = "sandbox_clients"  # this browser session's client ids
+TEXT_MAX = 4096  # Telegram's limit for a message (a caption: 1024)
+CAPTION_MAX = 1024
 
 
 def sandbox_context(request: HttpRequest) -> dict:
     """Tell templates whether to link the sandbox (only while `serve` runs one)."""
-    return {"sandbox_on": sandbox_emulator() is not None}
+    return {"sandbox_on": settings.SANDBOX and sandbox_emulator() is not None}
 
 
-def _emulator() -> BotAPIEmulator:
-    emulator = sandbox_emulator()
-    if emulator is None:
-        raise Http404("The sandbox runs only under `manage.py serve` without a bot token.")
-    return emulator
+def _playground() -> Playground:
+    playground = sandbox_playground() if settings.SANDBOX else None
+    if playground is None:
+        raise Http404("The sandbox runs only under `manage.py serve` with SANDBOX on, no token.")
+    return playground
+
+
+def _error(message: str, status: int) -> JsonResponse:
+    return JsonResponse({"error": message}, status=status)
+
+
+def _owned(request: HttpRequest) -> list[int]:
+    return list(request.session.get(OWNED_KEY, []))
 
 
 @require_GET
 def sandbox_page(request: HttpRequest) -> HttpResponse:
-    _emulator()
-    return render(request, "sandbox/sandbox.html")
+    _playground()
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    return render(request, "sandbox/sandbox.html", {"upload_max_bytes": settings.UPLOAD_MAX_BYTES})
+
+
+def sandbox_api(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Gate an API view: 404 without a sandbox, 403 for anonymous visitors.
+
+    The gate runs before the body is read; the view then fixes its upload handlers and
+    checks CSRF itself (csrf_protect), as Django requires for custom upload handlers.
+    """
+
+    @csrf_exempt
+    @wraps(view)
+    def gated(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        playground = _playground()
+        if not request.user.is_authenticated:
+            return _error("Sign in to use the sandbox.", 403)
+        return view(request, playground, *args, **kwargs)
+
+    return gated
 
 
 @require_http_methods(["GET", "POST"])
-def sandbox_clients(request: HttpRequest) -> JsonResponse:
-    emulator = _emulator()
-    if request.method == "POST":
-        first_name = request.POST.get("first_name", "").strip()
-        if not first_name:
-            return JsonResponse({"error": "A client needs a first name."}, status=400)
-        user = emulator.add_user(
-            next(_next_user_id),
-            first_name,
-            request.POST.get("last_name", "").strip() or None,
-            request.POST.get("username", "").strip().lstrip("@") or None,
-            request.POST.get("language_code", "en"),
+@sandbox_api
+def sandbox_clients(request: HttpRequest, playground: Playground) -> HttpResponse:
+    if request.method == "GET":
+        clients = sandbox_client_list(playground=playground, owned=_owned(request))
+        return JsonResponse({"clients": clients})
+    upload_handlers_capped(request, limit=0)  # a client is made of fields, never files
+    return _client_create(request, playground)
+
+
+@csrf_protect
+def _client_create(request: HttpRequest, playground: Playground) -> JsonResponse:
+    first_name = request.POST.get("first_name", "").strip()
+    if not first_name:
+        return _error("A client needs a first name.", 400)
+    try:
+        user = sandbox_client_create(
+            playground=playground,
+            session_key=request.session.session_key or "",
+            user_id=request.user.pk,
+            first_name=first_name[:64],
+            last_name=request.POST.get("last_name", "").strip()[:64] or None,
+            username=request.POST.get("username", "").strip().lstrip("@")[:32] or None,
+            language_code=request.POST.get("language_code", "en")[:16] or "en",
         )
-        _client_log[user["id"]] = []
-        return JsonResponse(user, status=201)
-    return JsonResponse({"clients": [u for u in emulator.list_users() if u["id"] in _client_log]})
+    except SandboxRateLimited as limited:
+        response = _error(f"Too many new clients: try again in {limited.retry_after} seconds.", 429)
+        response["Retry-After"] = str(limited.retry_after)
+        return response
+    request.session[OWNED_KEY] = [*_owned(request), user["id"]]
+    return JsonResponse(user, status=201)
 
 
-def _inject(emulator: BotAPIEmulator, user_id: int, request: HttpRequest) -> dict:
-    text = request.POST.get("text", "")
+@require_http_methods(["GET", "POST"])
+@sandbox_api
+def sandbox_messages(request: HttpRequest, playground: Playground, user_id: int) -> HttpResponse:
+    if not sandbox_client_owned(playground=playground, owned=_owned(request), client_id=user_id):
+        raise Http404("No such sandbox client.")  # another visitor's, or of an earlier run
+    if request.method == "GET":
+        messages = sandbox_transcript(playground=playground, client_id=user_id)
+        return JsonResponse({"messages": messages})
+    limit = settings.UPLOAD_MAX_BYTES
+    if upload_declared_too_large(request, limit=limit):
+        return _too_large(limit)
+    capped = upload_handlers_capped(request, limit=limit)
+    return _message_send(request, playground, user_id, capped)
+
+
+@csrf_protect
+def _message_send(
+    request: HttpRequest, playground: Playground, user_id: int, capped: CappedUploadHandler
+) -> JsonResponse:
+    text = request.POST.get("text", "")  # parses the body: uploads go through the cap
+    if capped.exceeded:
+        return _too_large(capped.limit)
     upload = request.FILES.get("file")
-    if upload is None:
-        return emulator.inject_message(user_id, text)
-    data, caption = upload.read(), text or None
-    kind = upload.content_type or ""
-    if kind.startswith("image/"):
-        return emulator.inject_photo(user_id, data, caption=caption)
-    if kind.startswith("video/"):
-        return emulator.inject_video(user_id, data, caption=caption, filename=upload.name)
-    return emulator.inject_document(
-        user_id, data, filename=upload.name, mime_type=kind or None, caption=caption
-    )
+    if not text.strip() and upload is None:
+        return _error("Write something or attach a file.", 400)
+    most = CAPTION_MAX if upload is not None else TEXT_MAX
+    if len(text) > most:
+        return _error(f"Telegram allows at most {most} characters here ({len(text)} given).", 400)
+    sandbox_client_write(playground=playground, client_id=user_id, text=text, file=upload)
+    return JsonResponse({"ok": True}, status=201)
 
 
-@require_http_methods(["GET", "POST"])
-def sandbox_messages(request: HttpRequest, user_id: int) -> JsonResponse:
-    emulator = _emulator()
-    if user_id not in _client_log:
-        raise Http404("No such sandbox client.")
-    if request.method == "POST":
-        if not request.POST.get("text", "").strip() and "file" not in request.FILES:
-            return JsonResponse({"error": "Write something or attach a file."}, status=400)
-        update = _inject(emulator, user_id, request)
-        message = update["message"]
-        _client_log[user_id].append(
-            {
-                "from": "client",
-                "text": message.get("text") or message.get("caption") or "",
-                "file": request.FILES["file"].name if "file" in request.FILES else "",
-                "at": time.monotonic(),  # the clock the emulator stamps sends with
-            }
-        )
-        return JsonResponse({"ok": True}, status=201)
-    bot_messages = [
-        {
-            "from": "bot",
-            "text": record.text or record.caption or "",
-            "file": ", ".join(f.filename or "file" for f in record.files),
-            "at": record.timestamp,
-        }
-        for record in emulator.sent(chat_id=user_id)
-        if record.method.lower() != "sendchataction"
-    ]
-    messages = sorted(_client_log[user_id] + bot_messages, key=lambda m: m["at"])
-    return JsonResponse({"messages": messages})
+def _too_large(limit: int) -> JsonResponse:
+    return _error(f"The file is too large: the limit is {filesizeformat(limit)}.", 413)

@@ -9,10 +9,26 @@
   let current = null;
   let shown = "";
 
+  const fileInput = sendForm.querySelector("input[type=file]");
+  const maxBytes = Number(fileInput.dataset.maxBytes);
+  // What to tell the person when a proxy or Django answers without our JSON error.
+  const fallback = {
+    403: "You are signed out or the page is stale: sign in again and reload.",
+    404: "This client is gone (the sandbox restarted): add a new one.",
+    413: "The file is too large.",
+    429: "Too many new clients: wait a minute.",
+  };
+
   async function call(url, options) {
     const response = await fetch(url, Object.assign({ headers: { "X-CSRFToken": csrf } }, options));
-    const body = await response.json();
-    if (!response.ok) throw new Error(body.error || response.statusText);
+    let body = null;
+    try { body = await response.json(); } catch (ignored) { /* an HTML error page */ }
+    if (!response.ok) {
+      let message = (body && body.error) || fallback[response.status] || response.statusText;
+      const wait = response.headers.get("Retry-After");
+      if (response.status === 429 && wait && !(body && body.error)) message += " (" + wait + " s)";
+      throw new Error(message);
+    }
     return body;
   }
 
@@ -69,6 +85,11 @@
 
   sendForm.addEventListener("submit", async (event) => {
     event.preventDefault();
+    const file = fileInput.files[0];
+    if (file && maxBytes && file.size > maxBytes) {
+      showError("The file is too large: the limit is " + (maxBytes / 1048576).toFixed(1) + " MB.");
+      return;  // the text stays in the form
+    }
     try {
       await call("/sandbox/api/clients/" + current.id + "/messages/", { method: "POST", body: new FormData(sendForm) });
       sendForm.reset();

@@ -66,6 +66,12 @@ class Command(BaseCommand):
             from sandbox.playground import Sandbox
 
             sandbox = await Sandbox.start()
+        if not endpoint.token and not settings.SANDBOX:
+            logger.warning(
+                "no bot: TELEGRAM_BOT_TOKEN is empty and SANDBOX is off, so only the web app "
+                "runs (set the token, or SANDBOX=true to play clients at /sandbox/)"
+            )
+            return
             endpoint = BotEndpoint(sandbox.base_url, sandbox.token)
             bot_endpoint_use(endpoint)  # the file view fetches clients' files from it
             logger.warning("SANDBOX: no TELEGRAM_BOT_TOKEN, so clients are played at /sandbox/")
