@@ -1,6 +1,8 @@
 """System checks for deployment traps that would lose client messages."""
 
-from django.core.checks import Tags, Warning, register
+from django.conf import settings
+from django.core.checks import Error, Tags, Warning, register
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 
@@ -28,3 +30,16 @@ def database_charset_warning(connection: BaseDatabaseWrapper) -> Warning | None:
 def check_database_charset(app_configs, databases=None, **kwargs):
     warnings = (database_charset_warning(connections[alias]) for alias in databases or [])
     return [warning for warning in warnings if warning]
+
+
+@register()
+def check_bot_texts(app_configs, **kwargs):
+    """Refuse to start with a TELEGRAM_TEXTS_FILE the bot cannot use (it would fall
+    back to the default texts at run time, so a typo is caught here, not by clients)."""
+    from conversations.bot_texts import texts_load
+
+    try:
+        texts_load(settings.TELEGRAM_TEXTS_FILE or "")
+    except ImproperlyConfigured as error:
+        return [Error(str(error), id="conversations.E001")]
+    return []

@@ -106,7 +106,7 @@ class Session(models.Model):
 
 
 class Chat(models.Model):
-    """One message in a session, from the client or from the agent."""
+    """One message in a session, from the client, an agent, or the desk itself (a notice)."""
 
     class SenderType(models.TextChoices):
         CLIENT = "CLIENT", _("Client")
@@ -133,6 +133,7 @@ class Chat(models.Model):
         "edited_at",
         "delivery_status",
         "delivery_error",
+        "is_notice",
     )
 
     class MessageType(models.TextChoices):
@@ -177,6 +178,10 @@ class Chat(models.Model):
     delivery_parts_sent = models.PositiveSmallIntegerField(default=0, db_default=0)
     # PENDING: not before this time. SENDING: the worker's claim expires then.
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # The desk's own words to the client (greeting, queued, who answers…), sent as CS
+    # but not written by an agent: shown apart, left out of previews and measures.
+    # The database default keeps rows written without it (the Node version) valid.
+    is_notice = models.BooleanField(_("bot notice"), default=False, db_default=False)
 
     class Meta:
         db_table = "chats"

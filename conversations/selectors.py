@@ -51,7 +51,10 @@ def session_rows() -> QuerySet[Session]:
     Subqueries per row: order and slice by the stored, indexed keys first (see
     `session_list_page`), and annotate only the rows shown.
     """
-    last_chat = Chat.objects.filter(session=OuterRef("pk")).order_by("-created_at", "-id")
+    # The preview is the conversation's last real message: never the desk's notice.
+    last_chat = Chat.objects.filter(session=OuterRef("pk"), is_notice=False).order_by(
+        "-created_at", "-id"
+    )
     unread_count = (
         Chat.objects.filter(
             session=OuterRef("pk"), sender_type=Chat.SenderType.CLIENT, is_read=False

@@ -1,9 +1,12 @@
-"""The aiogram bot: handlers that parse a Telegram update, call one service, and reply.
+"""The aiogram bot: handlers that parse a Telegram update and call one service.
 
-Polling (`runbot`) and the webhook view feed updates into the same dispatcher.
+Handlers send nothing themselves: what the bot says (greeting, queued, ended…) is
+stored by the services as notices, in the transaction of what caused it, and the
+delivery worker sends them with its retries. Polling (`runbot`) and the webhook
+view feed updates into the same dispatcher.
 """
 
-import asyncio
+import dataclasses
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -11,17 +14,15 @@ from datetime import UTC, datetime
 from aiogram import Bot, Dispatcher, Router
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, CommandStart
 from aiogram.types import Message
 from django.conf import settings
 
-from conversations import selectors, services
+from conversations import services
+from conversations.services import Sender
 from telegram_gateway.db import call_service
-from telegram_gateway.mapping import incoming_from_message
-from telegram_gateway.pacing import pacer
+from telegram_gateway.mapping import incoming_from_message, sender_name
 from telegram_gateway.recorder import record_incoming
-from telegram_gateway.texts import bot_text
 
 logger = logging.getLogger(__name__)
 
@@ -58,57 +59,32 @@ def build_bot(token: str | None = None, api_base: str | None = None) -> Bot:
     return Bot(token or endpoint.token, session=AiohttpSession(api=server))
 
 
-# Notices on their way: held here so the loop keeps them alive until sent.
-_notices: set[asyncio.Task] = set()
-
-
-def reply(message: Message, key: str, **values: object) -> None:
-    """Send the client a notice in the background, paced with every other send.
-
-    The update is already handled: waiting for a pacing slot (30/s for the whole bot)
-    must not hold up storing the messages behind it.
-    """
-    text = bot_text(key, message.from_user.language_code, **values)
-    task = asyncio.create_task(_send_notice(message, key, text))
-    _notices.add(task)
-    task.add_done_callback(_notices.discard)
-
-
-async def _send_notice(message: Message, key: str, text: str) -> None:
-    await pacer().wait_turn(message.chat.id)
-    try:
-        await message.answer(text)
-    except TelegramAPIError as error:
-        # A failed notice is logged, never a reason to process the update again.
-        logger.warning("could not send %r to chat %s: %s", key, message.chat.id, error)
-
-
-def notices_pending() -> set[asyncio.Task]:
-    return set(_notices)
-
-
-async def notices_finish(timeout: float, *, except_: set[asyncio.Task] = frozenset()) -> None:
-    """Give notices still waiting for their slot a chance to go (before shutdown, or
-    before a webhook request ends: under WSGI its event loop ends with it)."""
-    pending = _notices - except_
-    if pending:
-        await asyncio.wait(pending, timeout=timeout)
-
-
 async def is_private(message: Message) -> bool:
     # An async filter: aiogram runs sync ones (magic F filters too) in a thread per update.
     return message.chat.type == "private"
 
 
+def _sender(message: Message) -> Sender:
+    user = message.from_user
+    return Sender(
+        telegram_id=str(user.id),
+        name=sender_name(message),
+        username=user.username,
+        language_code=user.language_code or "",
+    )
+
+
 async def on_start(message: Message) -> None:
-    reply(message, "greeting", name=message.from_user.first_name)
+    # Recorded like any text (once per Telegram message), so the greeting is stored
+    # with it and opening the session tells the client who answers, as a first text does.
+    incoming = incoming_from_message(message)
+    await record_incoming(
+        dataclasses.replace(incoming, is_start=True, first_name=message.from_user.first_name)
+    )
 
 
 async def on_end(message: Message) -> None:
-    ended = await call_service(
-        services.session_end_for_client, telegram_id=str(message.from_user.id)
-    )
-    reply(message, "ended" if ended else "nothing_to_end")
+    await call_service(services.session_end_for_client, sender=_sender(message))
 
 
 async def on_message(message: Message) -> None:
@@ -120,16 +96,9 @@ async def on_message(message: Message) -> None:
             message.message_id,
             message.chat.id,
         )
-        reply(message, "unsupported")
+        await call_service(services.client_notify, sender=_sender(message), key="unsupported")
         return
-    recorded = await record_incoming(incoming)
-    if not (recorded.created and recorded.session_opened):
-        return
-    if recorded.session.cs_id:
-        reply(message, "connected")
-    else:
-        position = await call_service(selectors.queue_position, session=recorded.session)
-        reply(message, "queued", position=position)
+    await record_incoming(incoming)  # with the notices it calls for (see the service)
 
 
 async def on_edit(message: Message) -> None:

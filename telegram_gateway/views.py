@@ -35,13 +35,7 @@ from pydantic import ValidationError
 from conversations.models import Chat
 from conversations.selectors import chat_get_for_agent
 from conversations.services.files import chat_file_cache
-from telegram_gateway.bot import (
-    bot_endpoint,
-    build_bot,
-    build_dispatcher,
-    notices_finish,
-    notices_pending,
-)
+from telegram_gateway.bot import bot_endpoint, build_bot, build_dispatcher
 from telegram_gateway.db import TRANSIENT_DATABASE_ERRORS
 from telegram_gateway.files import FileFetchError, telegram_file_download
 from telegram_gateway.loops import PerEventLoop
@@ -76,10 +70,10 @@ async def telegram_webhook(request: HttpRequest) -> JsonResponse:
     bot, dispatcher = runtime_bot(), webhook_dispatcher()
     try:
         update = Update.model_validate(json.loads(request.body), context={"bot": bot})
-    except (ValueError, ValidationError) as error:
+    # RecursionError: JSON nested a few thousand deep (json recurses once per level).
+    except (ValueError, ValidationError, RecursionError) as error:
         logger.error("malformed webhook update refused: %s", error)
         return _error(400, "malformed update")
-    earlier_notices = notices_pending()
     try:
         await dispatcher.feed_update(bot, update)
     except TRANSIENT_DATABASE_ERRORS as error:
@@ -89,7 +83,6 @@ async def telegram_webhook(request: HttpRequest) -> JsonResponse:
     except Exception:
         # Redelivering would fail the same way and hold up every later update.
         logger.exception("update %s failed and was skipped", update.update_id)
-    await notices_finish(timeout=10, except_=earlier_notices)
     return JsonResponse({"ok": True})
 
 

@@ -52,6 +52,13 @@ class ChatSerializer(serializers.ModelSerializer):
     delivery_status = serializers.ChoiceField(
         choices=Chat.DeliveryStatus.choices, allow_blank=True, read_only=True
     )
+    is_notice = serializers.BooleanField(
+        read_only=True,
+        help_text=(
+            "True for the desk's own words to the client (greeting, queue place, who "
+            "answers, ended…): sent as CS, but not written by an agent."
+        ),
+    )
 
     class Meta:
         model = Chat

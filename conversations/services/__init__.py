@@ -1,6 +1,7 @@
 """Writes to clients, sessions and chats. Every function is synchronous and
 transactional; async callers (the bot, consumers) wrap them with `sync_to_async`."""
 
+from conversations.services.clients import Sender
 from conversations.services.files import chat_file_url
 from conversations.services.incoming import (
     IncomingMessage,
@@ -9,6 +10,7 @@ from conversations.services.incoming import (
     chat_record_incoming,
     chat_record_incoming_many,
 )
+from conversations.services.notices import client_notify
 from conversations.services.outbound import (
     Delivery,
     chat_retry_delivery,
@@ -37,6 +39,7 @@ __all__ = [
     "Delivery",
     "IncomingMessage",
     "RecordedMessage",
+    "Sender",
     "agent_console_seen",
     "agent_presence_set",
     "agent_presence_sweep",
@@ -47,6 +50,7 @@ __all__ = [
     "chat_record_incoming_many",
     "chat_retry_delivery",
     "chat_send",
+    "client_notify",
     "deliveries_claim",
     "delivery_due",
     "delivery_mark_failed",

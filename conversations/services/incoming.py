@@ -2,7 +2,7 @@
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -10,7 +10,9 @@ from django.utils import timezone
 from conversations import events
 from conversations.models import Chat, Client, Session
 from conversations.services.activity import chats_insert
+from conversations.services.clients import clients_create_missing, clients_lock
 from conversations.services.files import chat_file_url
+from conversations.services.notices import notice_build, notices_stored
 from conversations.services.sessions import Allocator
 
 logger = logging.getLogger(__name__)
@@ -30,6 +32,9 @@ class IncomingMessage:
     file_name: str = ""
     sent_at: datetime | None = None
     language_code: str = ""
+    # A /start: stored like any text, and greeted (by first name) the first time.
+    is_start: bool = False
+    first_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -38,59 +43,6 @@ class RecordedMessage:
     session: Session
     created: bool  # False when the message had been stored before (a redelivery)
     session_opened: bool
-
-
-def clients_create_missing(*, senders: dict[str, IncomingMessage]) -> None:
-    """Create the clients among `senders` (by Telegram id) that do not exist yet.
-
-    Runs in its own statement, outside the recording transaction: a duplicate-key
-    insert inside one keeps a shared lock on the row, and two such transactions
-    then deadlock on `select_for_update`. INSERT IGNORE lets a concurrent creator win.
-    """
-    known = set(
-        Client.objects.filter(telegram_id__in=senders).values_list("telegram_id", flat=True)
-    )
-    missing = [
-        Client(
-            telegram_id=telegram_id,
-            name=message.name,
-            username=message.username,
-            language_code=message.language_code,
-        )
-        for telegram_id, message in senders.items()
-        if telegram_id not in known
-    ]
-    if missing:
-        Client.objects.bulk_create(missing, ignore_conflicts=True)
-
-
-def _clients_lock(*, senders: dict[str, IncomingMessage]) -> dict[str, Client]:
-    """Lock the senders' client rows (in id order) and bring names and languages up to date.
-
-    The row lock serialises all work on one client: it is what keeps a client to
-    one ACTIVE session and its messages stored once.
-    """
-    clients = {
-        client.telegram_id: client
-        for client in Client.objects.select_for_update()
-        .filter(telegram_id__in=senders)
-        .order_by("id")
-    }
-    renamed = []
-    for telegram_id, client in clients.items():
-        message = senders[telegram_id]
-        language_code = message.language_code or client.language_code
-        if (client.name, client.username, client.language_code) != (
-            message.name,
-            message.username,
-            language_code,
-        ):
-            client.name, client.username = message.name, message.username
-            client.language_code = language_code
-            renamed.append(client)
-    if renamed:
-        Client.objects.bulk_update(renamed, ["name", "username", "language_code"])
-    return clients
 
 
 def chat_record_incoming(*, incoming: IncomingMessage) -> RecordedMessage:
@@ -103,12 +55,14 @@ def chat_record_incoming_many(*, incomings: list[IncomingMessage]) -> list[Recor
 
     Each message lands once (a Telegram message id seen before, in any of the
     client's sessions, returns the stored chat) in its client's ACTIVE session,
-    which is opened and allocated when there is none.
+    which is opened and allocated when there is none. The notices they call for
+    (greeting a /start; connected, or queued with the position, for an opened
+    session) are stored with them, so a stored message never lacks its notice.
     """
     senders = {incoming.telegram_id: incoming for incoming in incomings}  # latest name wins
     clients_create_missing(senders=senders)
     with transaction.atomic():
-        clients = _clients_lock(senders=senders)
+        clients = clients_lock(senders=senders)
         stored = {
             (chat.session.client_id, chat.telegram_message_id): chat
             for chat in Chat.objects.select_related("session").filter(
@@ -123,8 +77,8 @@ def chat_record_incoming_many(*, incomings: list[IncomingMessage]) -> list[Recor
                 client__in=clients.values(), status=Session.Status.ACTIVE
             )
         }
-        allocator = None
-        opened, new_chats, results = [], [], []
+        allocator, places = None, _QueuePlaces()
+        opened, new_chats, notices, results = [], [], [], []
         for incoming in incomings:
             client = clients[incoming.telegram_id]
             key = (client.id, incoming.telegram_message_id)
@@ -142,17 +96,68 @@ def chat_record_incoming_many(*, incomings: list[IncomingMessage]) -> list[Recor
                 opened.append(session)
             chat = stored[key] = _client_chat(session, incoming)
             new_chats.append(chat)
+            notices += _notices_for(incoming, chat, client, opened=opens_session, places=places)
             results.append(RecordedMessage(chat, session, True, opens_session))
         # The unique active_client_id column refuses a second ACTIVE session even
         # if the locking above were ever bypassed.
         Session.objects.bulk_create(opened)
         if allocator:
             allocator.save()
-        chats_insert(chats=new_chats)
+        chats_insert(chats=new_chats + notices)
         events.chats_changed((chat.pk for chat in new_chats), new=True)
+        notices_stored(chats=notices)
         if any(session.cs_id is None for session in opened):
             events.queue_changed()
     return results
+
+
+class _QueuePlaces:
+    """Places in the waiting queue for the sessions a batch opens without an agent.
+
+    The sessions already waiting are counted once, when first needed (under the
+    allocation's agent locks, before the batch's own are inserted); the batch's
+    come after them, in order.
+    """
+
+    def __init__(self) -> None:
+        self.taken: int | None = None
+
+    def next(self) -> int:
+        if self.taken is None:
+            self.taken = Session.objects.filter(
+                status=Session.Status.ACTIVE, cs__isnull=True
+            ).count()
+        self.taken += 1
+        return self.taken
+
+
+def _notices_for(
+    incoming: IncomingMessage, chat: Chat, client: Client, *, opened: bool, places: _QueuePlaces
+) -> list[Chat]:
+    """Greeting for a /start, then connected or queued for an opened session, in order.
+
+    Dated when written (never before the message, whatever Telegram's clock said),
+    a microsecond apart, so the worker sends them in this order.
+    """
+    session = chat.session
+    keys = []
+    if incoming.is_start:
+        keys.append(("greeting", {"name": incoming.first_name or incoming.name}))
+    if opened and session.cs_id:
+        keys.append(("connected", {}))
+    elif opened:
+        keys.append(("queued", {"position": places.next()}))
+    at = max(timezone.now(), chat.created_at)
+    return [
+        notice_build(
+            session=session,
+            key=key,
+            language_code=client.language_code,
+            at=at + timedelta(microseconds=n),
+            **values,
+        )
+        for n, (key, values) in enumerate(keys)
+    ]
 
 
 def _client_chat(session: Session, incoming: IncomingMessage) -> Chat:

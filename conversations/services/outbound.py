@@ -1,4 +1,5 @@
-"""Agents' replies: stored first as PENDING chats, then delivered by the worker.
+"""Agents' replies and the desk's notices: stored first as PENDING chats, then
+delivered by the worker.
 
 The chat row is the outbox. A worker claims due rows (SKIP LOCKED, so several
 workers never take the same one), sends them to Telegram in order per session,
@@ -10,7 +11,7 @@ import mimetypes
 import random
 import re
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from urllib.parse import unquote
 
 from django.conf import settings
@@ -114,30 +115,21 @@ def chat_send(
     return chat
 
 
-def _outgoing(session: Session, text: str) -> Chat:
+def _outgoing(
+    session: Session, text: str, *, is_notice: bool = False, created_at: datetime | None = None
+) -> Chat:
+    now = timezone.now()
     return Chat(
         session=session,
         sender_type=Chat.SenderType.CS,
         message=text,
         message_type=Chat.MessageType.LINK if URL_PATTERN.search(text) else Chat.MessageType.TEXT,
         is_read=True,
+        is_notice=is_notice,
         delivery_status=Status.PENDING,
-        next_attempt_at=timezone.now(),
+        created_at=created_at or now,
+        next_attempt_at=now,
     )
-
-
-def chats_send_notices(*, notices: dict[Session, str]) -> list[Chat]:
-    """Queue the desk's own words to clients (who is answering now) as outgoing chats.
-
-    They go through the delivery path like any reply, in order with the agents'
-    messages, and the console shows them in the conversation. The caller holds
-    the sessions' locks.
-    """
-    chats = chats_insert(chats=[_outgoing(s, text) for s, text in notices.items()])
-    if chats:
-        _notify_due()
-        events.chats_changed((chat.pk for chat in chats), new=True)
-    return chats
 
 
 @transaction.atomic
@@ -158,7 +150,8 @@ def chat_retry_delivery(*, chat: Chat) -> Chat:
 
 
 def deliveries_claim(*, limit: int, lease: timedelta = timedelta(seconds=60)) -> list[Delivery]:
-    """Claim up to `limit` due replies, at most the oldest undelivered one per session."""
+    """Claim up to `limit` due replies and notices, at most the oldest undelivered one
+    per session."""
     now = timezone.now()
     undelivered = Chat.objects.filter(
         sender_type=Chat.SenderType.CS, delivery_status__in=[Status.PENDING, Status.SENDING]

@@ -10,14 +10,15 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
 from conversations import events
 from conversations.models import Chat, Client, Session
 from conversations.services.activity import session_unread_recount
-from conversations.services.outbound import chats_send_notices
+from conversations.services.clients import Sender, clients_create_missing, clients_lock
+from conversations.services.notices import client_notify_locked, notice_build, notices_store
 
 NEVER_ASSIGNED = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -86,18 +87,27 @@ def session_end(*, session: Session) -> Session:
     return session
 
 
-@transaction.atomic
-def session_end_for_client(*, telegram_id: str) -> Session | None:
-    """End the client's ACTIVE session, if it has one (the client's /end)."""
-    # The client row first, as when its messages are recorded; session_end then
-    # takes the agents and the session.
-    client = Client.objects.select_for_update().filter(telegram_id=telegram_id).first()
-    session = (
-        Session.objects.filter(client=client, status=Session.Status.ACTIVE).first()
-        if client
-        else None
-    )
-    return session_end(session=session) if session else None
+def session_end_for_client(*, sender: Sender) -> Session | None:
+    """End the client's ACTIVE session, if it has one (the client's /end), and say so.
+
+    The `ended` notice goes into the session it ends, in the same transaction;
+    with nothing to end, `nothing_to_end` goes where `client_notify` puts notices.
+    """
+    clients_create_missing(senders={sender.telegram_id: sender})
+    with transaction.atomic():
+        # The client row first, as when its messages are recorded; session_end then
+        # takes the agents and the session.
+        client = clients_lock(senders={sender.telegram_id: sender})[sender.telegram_id]
+        session = Session.objects.filter(client=client, status=Session.Status.ACTIVE).first()
+        if session is None:
+            client_notify_locked(client=client, key="nothing_to_end")
+            return None
+        # Built (and dated) before the end, inserted after it: inserting touches the
+        # session row, which session_end may lock only after the agents'.
+        notice = notice_build(session=session, key="ended", language_code=client.language_code)
+        session = session_end(session=session)
+        notices_store(chats=[notice])
+        return session
 
 
 @transaction.atomic
@@ -225,35 +235,29 @@ def session_transfer(*, session: Session, to_agent: User) -> Session:
     if previous in allocator.loads:
         allocator.loads[previous] -= 1
     events.session_changed(session, previous_agent_id=previous)
-    _tell_clients_who_answers([session])
+    _tell_clients_who_answers([session], key="transferred")
     queue_drain(allocator)
     return session
 
 
-def _tell_clients_who_answers(sessions: list[Session]) -> None:
-    """Tell each client which agent answers now: after waiting in the queue, or a transfer.
-
-    In the client's Telegram language when the console speaks it, else English.
-    """
+def _tell_clients_who_answers(sessions: list[Session], *, key: str = "assigned") -> None:
+    """Tell each client which agent answers now: after waiting in the queue, or a transfer."""
     languages = dict(
         Client.objects.filter(pk__in={s.client_id for s in sessions}).values_list(
             "id", "language_code"
         )
     )
-    notices = {}
-    for session in sessions:
-        with translation.override(_client_language(languages.get(session.client_id, ""))):
-            notices[session] = _("You are now talking with %(name)s from our support team.") % {
-                "name": session.cs.name
-            }
-    chats_send_notices(notices=notices)
-
-
-def _client_language(language_code: str) -> str:
-    try:
-        return translation.get_supported_language_variant(language_code.lower())
-    except LookupError:
-        return "en"
+    notices_store(
+        chats=[
+            notice_build(
+                session=session,
+                key=key,
+                language_code=languages.get(session.client_id, ""),
+                name=session.cs.name,
+            )
+            for session in sessions
+        ]
+    )
 
 
 def chat_mark_read(*, session: Session) -> int:

@@ -59,6 +59,7 @@ def test_the_schema_documents_every_endpoint_with_the_spec_field_names():
     chat = schema["components"]["schemas"]["Chat"]["properties"]
     assert {"id", "sender_type", "message_type", "message", "file_url", "is_read"} <= set(chat)
     assert "delivery_status" in chat
+    assert chat["is_notice"]["type"] == "boolean"
     session = schema["components"]["schemas"]["Session"]["properties"]
     assert {"id", "client_id", "cs_id", "status", "created_at"} <= set(session)
     chats_post = schema["paths"]["/api/sessions/{session_id}/chats/"]["post"]

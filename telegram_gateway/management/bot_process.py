@@ -7,17 +7,27 @@ import signal
 from aiogram import Bot
 from aiogram.utils.token import TokenValidationError
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import CommandError
 
 from conversations.events import channel_layer_prepare
 from conversations.services import queue_drain
-from helpdesk.startup import start_up_heap_freeze
-from telegram_gateway.bot import build_bot, build_dispatcher, notices_finish
+from helpdesk.startup import start_up_heap_freeze, start_up_refuse_seed_passwords
+from telegram_gateway.bot import build_bot, build_dispatcher
 from telegram_gateway.db import TRANSIENT_DATABASE_ERRORS, call_service
 from telegram_gateway.delivery import DeliveryWorker
 from telegram_gateway.polling import UpdatePoller
 
 logger = logging.getLogger("telegram_gateway.bot")
+
+
+def start_up_refusals() -> None:
+    """Stop the command with one line where helpdesk.startup refuses to start (DEBUG off
+    and an account with a sample password, unless ALLOW_SEED_PASSWORDS)."""
+    try:
+        start_up_refuse_seed_passwords()
+    except ImproperlyConfigured as error:
+        raise CommandError(str(error)) from None
 
 
 def bot_from_settings() -> Bot:
@@ -59,7 +69,6 @@ async def bot_run(bot: Bot, *, stop: asyncio.Event, poll_timeout: int) -> None:
     finally:
         stop.set()
         await delivering
-        await notices_finish(timeout=5)
     logger.info(
         "bot @%s stopped after %d update(s) and %d sent repl(ies)",
         me.username,

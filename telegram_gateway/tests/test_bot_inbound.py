@@ -30,10 +30,15 @@ def online_agent(make_user):
     return agent
 
 
+def client_chats():
+    """What clients wrote (the desk's notices are chats too, sent as CS)."""
+    return Chat.objects.filter(sender_type=Chat.SenderType.CLIENT)
+
+
 def stored(count: int = 1) -> list[Chat]:
     return wait_until(
         lambda: (
-            (chats := list(Chat.objects.order_by("created_at", "id")))
+            (chats := list(client_chats().order_by("created_at", "id")))
             and len(chats) >= count
             and chats
         )
@@ -107,7 +112,7 @@ class TestTextMessages:
 
         chat = wait_until(lambda: Chat.objects.filter(edited_at__isnull=False).first())
         assert chat.message == "hello"
-        assert Chat.objects.count() == 1
+        assert client_chats().count() == 1
 
 
 class TestMedia:
@@ -239,9 +244,26 @@ class TestCommands:
         emulator.inject_message(budi, "/start")
         emulator.inject_message(ann, "/start")
 
-        assert texts_sent(emulator, budi)[0].startswith("Halo Budi!")
-        assert texts_sent(emulator, ann)[0].startswith("Hello Ann!")
-        assert Chat.objects.count() == 0
+        budi_hears, ann_hears = texts_sent(emulator, budi, 2), texts_sent(emulator, ann, 2)
+        assert budi_hears[0].startswith("Halo Budi!")
+        assert ann_hears[0].startswith("Hello Ann!")
+        # /start opened a session like a first message: the greeting, then the queue.
+        assert "antrean nomor" in budi_hears[1]
+        assert "in the queue" in ann_hears[1]
+        assert sorted(client_chats().values_list("message", flat=True)) == ["/start", "/start"]
+
+    def test_start_is_greeted_once_when_telegram_delivers_it_again(
+        self, emulator, running_bot, ann, online_agent
+    ):
+        update = emulator.inject_message(ann, "/start")
+        stored()
+        emulator.inject_update({"message": update["message"]})
+        emulator.inject_message(ann, "next")
+
+        stored(2)
+        time.sleep(1.5)  # the chat's pacing interval: a duplicate would have gone by now
+        assert len(texts_sent(emulator, ann, 2)) == 2  # greeting and connected, once
+        assert len(emulator.sent(chat_id=ann, method="sendMessage")) == 2
 
     def test_end_closes_the_clients_session(self, emulator, running_bot, ann, online_agent):
         emulator.inject_message(ann, "hi")
@@ -301,11 +323,11 @@ def test_paced_notices_do_not_hold_up_storing_messages(
     try:
         for user in clients:
             emulator.inject_message(user, "first message")  # each opens a session: a notice
-        wait_until(lambda: Chat.objects.count() == 10)
+        wait_until(lambda: client_chats().count() == 10)
         started = time.monotonic()
         for user in clients:
             emulator.inject_message(user, "second message")  # the next getUpdates batch
-        wait_until(lambda: Chat.objects.count() == 20)
+        wait_until(lambda: client_chats().count() == 20)
         second_batch_stored_after = time.monotonic() - started
 
         notices = emulator.wait_for_sent(10, method="sendMessage", timeout=15)

@@ -53,13 +53,21 @@ class TestWebhookEndpoint:
         response = post(client, emulator.inject_message(ANN, "hello"), secret="")
         assert response.status_code == 403
 
-    def test_a_good_update_is_stored_before_the_answer(self, client, webhook_settings, emulator):
+    def test_a_good_update_is_stored_before_the_answer(
+        self, client, webhook_settings, emulator, start_worker
+    ):
         response = post(client, emulator.inject_message(ANN, "via webhook"))
 
         assert response.status_code == 200
-        assert Chat.objects.get().message == "via webhook"
-        # The same dispatcher and services as polling: the client got the queue notice.
-        assert "queue" in emulator.wait_for_sent(chat_id=ANN)[0].text
+        assert Chat.objects.get(is_notice=False).message == "via webhook"
+        # The same dispatcher and services as polling: the queue notice is stored with
+        # the message, and the delivery worker (`manage.py deliver`) sends it.
+        notice = Chat.objects.get(is_notice=True)
+        assert "queue" in notice.message
+        assert notice.delivery_status == Chat.DeliveryStatus.PENDING
+        assert emulator.sent(chat_id=ANN) == []
+        start_worker()
+        assert emulator.wait_for_sent(chat_id=ANN)[0].text == notice.message
 
     @pytest.mark.parametrize("body", ["not json", "[]", '{"update_id": "x", "message": 5}'])
     def test_a_malformed_body_is_a_400(self, client, webhook_settings, body):
@@ -84,7 +92,7 @@ class TestWebhookEndpoint:
         assert response.status_code == 503
 
         assert post(client, update).status_code == 200
-        assert Chat.objects.get().message == "during the outage"
+        assert Chat.objects.get(is_notice=False).message == "during the outage"
 
 
 @pytest.mark.django_db(transaction=True)
@@ -99,7 +107,7 @@ class TestSetWebhook:
 
         assert emulator.webhook_info()["url"] == live_server.url + URL
         emulator.inject_message(ANN, "delivered by webhook")
-        chat = wait_until(lambda: Chat.objects.first())
+        chat = wait_until(lambda: Chat.objects.filter(is_notice=False).first())
         assert chat.message == "delivered by webhook"
         assert chat.session.cs == agent
         wait_until(lambda: emulator.webhook_info()["pending_update_count"] == 0)

@@ -166,7 +166,7 @@ class TestManyAtOnce:
         loads = Counter(Session.objects.values_list("cs", flat=True))
         assert sorted(loads.values()) == [2, 2, 2]
         for client in range(6):
-            ids = Chat.objects.filter(session__client__telegram_id=str(client)).order_by(
-                "created_at", "id"
-            )
+            ids = Chat.objects.filter(
+                session__client__telegram_id=str(client), sender_type=Chat.SenderType.CLIENT
+            ).order_by("created_at", "id")
             assert list(ids.values_list("telegram_message_id", flat=True)) == [client, client + 6]

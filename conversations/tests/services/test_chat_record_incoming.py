@@ -8,6 +8,7 @@ from accounts.models import User
 from conversations.models import Chat, Client, Session
 from conversations.services import (
     IncomingMessage,
+    Sender,
     chat_edit_incoming,
     chat_record_incoming,
     session_end_for_client,
@@ -43,9 +44,13 @@ class TestChatRecordIncoming:
         assert recorded.session_opened
         assert recorded.session.cs == online_agent
         assert recorded.session.status == Session.Status.ACTIVE
-        chat = Chat.objects.get()
+        chat, notice = Chat.objects.order_by("created_at", "id")
         assert (chat.sender_type, chat.message, chat.is_read) == ("CLIENT", "Halo 👋🏽", False)
         assert chat.session.client.telegram_id == "555"
+        # Told it is being read, stored with the message for the worker to deliver.
+        assert (notice.session, notice.sender_type, notice.is_notice) == (chat.session, "CS", True)
+        assert notice.message == "Thank you! An agent is looking at your message now."
+        assert notice.delivery_status == Chat.DeliveryStatus.PENDING
 
     def test_later_messages_join_the_active_session(self, online_agent):
         first = chat_record_incoming(incoming=incoming(1))
@@ -54,9 +59,10 @@ class TestChatRecordIncoming:
         assert not second.session_opened
         assert second.session == first.session
         assert Session.objects.count() == 1
-        assert list(first.session.chats.values_list("message", flat=True)) == [
-            "hello",
-            "still there?",
+        assert list(first.session.chats.values_list("message", "is_notice")) == [
+            ("hello", False),
+            ("Thank you! An agent is looking at your message now.", True),
+            ("still there?", False),
         ]
 
     def test_a_redelivered_message_is_stored_once(self, online_agent):
@@ -64,7 +70,8 @@ class TestChatRecordIncoming:
         again = chat_record_incoming(incoming=incoming(7))
 
         assert not again.created
-        assert Chat.objects.count() == 1
+        assert Chat.objects.filter(is_notice=False).count() == 1
+        assert Chat.objects.filter(is_notice=True).count() == 1  # no second notice either
 
     def test_the_client_is_created_once_and_kept_current(self, online_agent):
         chat_record_incoming(incoming=incoming(1))
@@ -75,7 +82,7 @@ class TestChatRecordIncoming:
 
     def test_a_message_after_the_session_ended_opens_a_new_one(self, online_agent):
         first = chat_record_incoming(incoming=incoming(1))
-        session_end_for_client(telegram_id="555")
+        session_end_for_client(sender=Sender(telegram_id="555", name="Budi Santoso"))
 
         later = chat_record_incoming(incoming=incoming(2))
 
@@ -113,11 +120,11 @@ class TestChatEditIncoming:
             telegram_id="555", telegram_message_id=4, text="hello", edited_at=edited_at
         )
 
-        stored = Chat.objects.get()
+        stored = Chat.objects.get(is_notice=False)
         assert chat == stored
         assert (stored.message, stored.edited_at) == ("hello", edited_at)
 
     def test_an_edit_of_an_unknown_message_changes_nothing(self, online_agent):
         chat_record_incoming(incoming=incoming(4, text="helo"))
         assert chat_edit_incoming(telegram_id="555", telegram_message_id=99, text="x") is None
-        assert Chat.objects.get().message == "helo"
+        assert Chat.objects.get(is_notice=False).message == "helo"

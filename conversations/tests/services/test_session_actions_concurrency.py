@@ -16,6 +16,7 @@ from django.utils import timezone
 from accounts.models import User
 from conversations.models import Session
 from conversations.services import (
+    Sender,
     agent_presence_set,
     chat_record_incoming,
     session_assign,
@@ -109,7 +110,8 @@ def end_in_console(session: Session) -> Session:
 
 
 def end_by_client(session: Session) -> Session | None:
-    return session_end_for_client(telegram_id=session.client.telegram_id)
+    client = session.client
+    return session_end_for_client(sender=Sender(telegram_id=client.telegram_id, name=client.name))
 
 
 @pytest.mark.parametrize("end", [end_in_console, end_by_client], ids=["console", "client-/end"])
