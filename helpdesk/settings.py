@@ -27,6 +27,10 @@ if not SECRET_KEY:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off (see .env.example).")
     SECRET_KEY = "django-insecure-dev-only-key-never-use-in-production"  # noqa: S105
 
+# With DEBUG off, serve/runbot/deliver/daphne refuse to start while an account still has
+# one of `manage.py seed`'s published passwords; true lets them (demos, black-box tests).
+ALLOW_SEED_PASSWORDS = env.bool("ALLOW_SEED_PASSWORDS", default=False)
+
 ALLOWED_HOSTS = env.list(
     "ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"] if DEBUG else []
 )
@@ -188,7 +192,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "helpdesk.api_parsers.SafeJSONParser",
         "rest_framework.parsers.MultiPartParser",
         "rest_framework.parsers.FormParser",
     ],
@@ -276,13 +280,13 @@ TELEGRAM_FILE_CACHE = env.bool("TELEGRAM_FILE_CACHE", default=True)
 TELEGRAM_TEXTS_FILE = env.str("TELEGRAM_TEXTS_FILE", default="")
 # Seconds one getUpdates long poll waits for news.
 TELEGRAM_POLL_TIMEOUT = env.int("TELEGRAM_POLL_TIMEOUT", default=25)
+# Whether `serve` without TELEGRAM_BOT_TOKEN plays Telegram at /sandbox/ (signed-in users
+# only). Off by default in production: there a missing token should not open a playground.
+SANDBOX = env.bool("SANDBOX", default=DEBUG)
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-# Whether `serve` without TELEGRAM_BOT_TOKEN plays Telegram at /sandbox/ (signed-in users
-# only). Off by default in production: there a missing token should not open a playground.
-SANDBOX = env.bool("SANDBOX", default=DEBUG)
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},

@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema
 from rest_framework import exceptions, generics, status
 from rest_framework.pagination import CursorPagination, PageNumberPagination
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -30,6 +30,7 @@ from conversations.api.serializers import (
 )
 from conversations.models import Chat, Session
 from conversations.selectors import SESSIONS_PER_PAGE, session_get_for_agent
+from helpdesk.api_parsers import SafeJSONParser
 
 SESSION_ID = OpenApiParameter("session_id", OpenApiTypes.STR, OpenApiParameter.PATH)
 
@@ -102,7 +103,7 @@ class ChatPagination(CursorPagination):
 class ChatListApi(generics.ListAPIView):
     serializer_class = ChatSerializer
     pagination_class = ChatPagination
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    parser_classes = [SafeJSONParser, MultiPartParser, FormParser]
 
     def get_queryset(self):
         session = session_or_404(self.request, self.kwargs["session_id"])
