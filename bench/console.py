@@ -60,6 +60,7 @@ from django.test.utils import CaptureQueriesContext
 from accounts.models import User
 from conversations.models import Chat, Session
 from conversations.selectors import session_waiting_queue
+from conversations.services import chat_file_url
 from helpdesk.ids import new_cuid
 
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/5")
@@ -365,14 +366,15 @@ def bulk_load(args: argparse.Namespace) -> dict[str, float]:
                 elif roll < 0.10:
                     kind, text = "LINK", rng.choice(links)
                 if kind in ("IMAGE", "FILE", "VIDEO"):
-                    file_url, file_id = f"/files/{chat_id}/{name}", f"AgACAgUAAx{chat_id}"
+                    file_url = chat_file_url(chat_id=chat_id, file_name=name)
+                    file_id = f"AgACAgUAAx{chat_id}"
                 delivery = ("", "", 0, 0)
             else:
                 if roll < 0.03:
                     kind, text = "LINK", rng.choice(links)
                 elif roll < 0.05:
                     kind, local_file = "FILE", "chats/2025/06/invoice.pdf"
-                    file_url = f"/files/{chat_id}/invoice.pdf"
+                    file_url = chat_file_url(chat_id=chat_id, file_name="invoice.pdf")
                 delivery = ("SENT", "", 1, 1)
                 if status == "ENDED" and rng.random() < 0.003:
                     delivery = ("FAILED", "Forbidden: bot was blocked by the user", 1, 0)

@@ -3,6 +3,7 @@
 from urllib.parse import quote
 
 from django.db import transaction
+from django.urls import reverse
 
 from conversations.models import Chat
 
@@ -18,8 +19,23 @@ def chat_file_cache(*, chat_id: str, relative_path: str) -> None:
 
 
 def chat_file_url(*, chat_id: str, file_name: str) -> str:
-    """Return the app's own (protected) address for a chat's file; never Telegram's."""
-    name = quote(file_name or "file", safe="")
+    """Return the app's own (protected) address for a chat's file; never Telegram's.
+
+    The name is only cosmetic (the chat decides what is served), so a long one is cut
+    to fit the spec's column, by whole characters so no percent-escape is split.
+    """
     limit = Chat._meta.get_field("file_url").max_length
-    prefix = f"/files/{chat_id}/"
-    return prefix + name[: limit - len(prefix)].rstrip("%")
+    name = file_name or "file"
+    url = _address(chat_id, name)
+    while len(url) > limit:
+        # A character quotes to at most 12 ("%F0%9F%93%A6"): never cut more than needed.
+        name = name[: -max(1, (len(url) - limit) // 12)]
+        url = _address(chat_id, name)
+    return url
+
+
+def _address(chat_id: str, name: str) -> str:
+    # reverse() would quote an already quoted name again ("%20" → "%2520"): quote the name
+    # fully here and undo that second pass, which can only have touched the "%" signs.
+    quoted = quote(name, safe="")
+    return reverse("chat_file", kwargs={"chat_id": chat_id, "name": quoted}).replace("%25", "%")
