@@ -9,4 +9,4 @@ class AccountsConfig(AppConfig):
     def ready(self) -> None:
         # Sends credentials_changed (and revokes refresh tokens) on a password change
         # or deactivation.
-        from accounts import signals  # noqa: F401
+        from accounts import checks, signals  # noqa: F401  (checks registers deploy checks)

@@ -16,6 +16,11 @@ from helpdesk.ids import new_cuid
 NODE_BCRYPT_PREFIXES = ("$2a$", "$2b$", "$2y$")
 
 
+def password_hash_for_django(encoded: str) -> str:
+    """`encoded` as Django's hashers read it: a Node-era bare bcrypt hash gets its prefix."""
+    return f"bcrypt${encoded}" if encoded.startswith(NODE_BCRYPT_PREFIXES) else encoded
+
+
 def language_choices() -> list[tuple[str, str]]:
     """The console's languages; a callable so migrations do not copy settings.LANGUAGES."""
     return [("", _("Browser default")), *settings.LANGUAGES]
@@ -119,8 +124,7 @@ class User(AbstractBaseUser):
         return self.is_staff
 
     def _adopt_node_bcrypt_hash(self) -> None:
-        if self.password.startswith(NODE_BCRYPT_PREFIXES):
-            self.password = f"bcrypt${self.password}"
+        self.password = password_hash_for_django(self.password)
 
     def check_password(self, raw_password: str) -> bool:
         # A match also re-hashes with Argon2 and saves, through Django's setter.

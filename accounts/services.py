@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
@@ -10,11 +11,36 @@ from django.utils.translation import gettext as _
 from django.utils.translation.trans_real import parse_accept_lang_header
 
 from accounts.models import RefreshToken, User
+from accounts.selectors import SEED_PASSWORDS, user_email_exists
 
 
 @transaction.atomic
 def user_create(*, email: str, name: str, password: str, role: str = User.Role.CS) -> User:
     return User.objects.create_user(email, name, password, role=role)
+
+
+def user_password_validate(*, password: str, user: User) -> None:
+    """Raise ValidationError unless Django's validators pass `password` for `user`.
+
+    A sample account's password is refused even if the validators were relaxed: the
+    README publishes them, and production refuses to start while one logs in.
+    """
+    if password in SEED_PASSWORDS:
+        raise ValidationError(
+            "This is a published sample password (manage.py seed); choose another.",
+            code="password_seed",
+        )
+    validate_password(password, user)
+
+
+@transaction.atomic
+def user_create_admin(*, email: str, name: str, password: str) -> User:
+    """Create an ADMIN, such as a production database's first, with a validated password."""
+    email = email.strip().lower()
+    if user_email_exists(email=email):
+        raise ValidationError(f"A user with the email {email} already exists.", code="taken")
+    user_password_validate(password=password, user=User(email=email, name=name))
+    return user_create(email=email, name=name, password=password, role=User.Role.ADMIN)
 
 
 def refresh_token_revoke(*, tokens: QuerySet[RefreshToken]) -> int:

@@ -7,16 +7,18 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.selectors import SEED_ADMIN_PASSWORD, SEED_CS_PASSWORD
 from accounts.services import user_create
 from conversations.models import Chat, Client, Session
 from conversations.services.activity import chats_insert
 
 DEFAULT_ACCOUNTS = [
-    # (email, name, password, role)
-    ("admin@helpdesk.com", "Admin", "admin123", User.Role.ADMIN),
-    ("cs1@helpdesk.com", "CS 1", "cs123", User.Role.CS),
-    ("cs2@helpdesk.com", "CS 2", "cs123", User.Role.CS),
-    ("cs3@helpdesk.com", "CS 3", "cs123", User.Role.CS),
+    # (email, name, password, role). The passwords are public: with DEBUG off, processes
+    # refuse to start while they still log in (accounts/selectors.py, helpdesk/startup.py).
+    ("admin@helpdesk.com", "Admin", SEED_ADMIN_PASSWORD, User.Role.ADMIN),
+    ("cs1@helpdesk.com", "CS 1", SEED_CS_PASSWORD, User.Role.CS),
+    ("cs2@helpdesk.com", "CS 2", SEED_CS_PASSWORD, User.Role.CS),
+    ("cs3@helpdesk.com", "CS 3", SEED_CS_PASSWORD, User.Role.CS),
 ]
 
 SAMPLE_CLIENTS = [

@@ -16,7 +16,10 @@ from django.urls import get_resolver  # noqa: E402
 from conversations.consumers import fragments_prepare  # noqa: E402
 from conversations.events import channel_layer_prepare  # noqa: E402
 from conversations.routing import websocket_urlpatterns  # noqa: E402
-from helpdesk.startup import start_up_heap_freeze  # noqa: E402
+from helpdesk.startup import start_up_heap_freeze, start_up_refuse_seed_passwords  # noqa: E402
+
+# With DEBUG off, no start while the seed's published passwords still log in (one line).
+start_up_refuse_seed_passwords()
 
 # Do now what the first request or push would otherwise do inside the event loop,
 # stalling every socket meanwhile: import the URLconf (aiogram's models with it),

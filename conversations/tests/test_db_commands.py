@@ -1,6 +1,7 @@
 """The spec's db:* scripts as manage.py commands: seed, setup_db, reset_db."""
 
 import builtins
+import io
 import uuid
 
 import pytest
@@ -77,6 +78,37 @@ class TestSeed:
 
         assert log_in("admin@helpdesk.com", "a-much-better-one-7")
         assert log_in("admin@helpdesk.com", "admin123") is None
+
+
+@pytest.mark.django_db
+class TestSetupDb:
+    def test_with_debug_off_it_seeds_nothing_and_says_how_to_make_an_admin(self, settings):
+        settings.DEBUG = False
+        output = io.StringIO()
+
+        call_command("setup_db", verbosity=0, stdout=output)
+
+        assert table_counts() == {"users": 0, "clients": 0, "sessions": 0, "chats": 0}
+        assert output.getvalue().strip().splitlines() == [
+            "DEBUG is off: no sample accounts or data. Create the first admin with "
+            "`python manage.py createadmin --email you@example.com`."
+        ]
+
+    def test_with_debug_on_it_seeds_the_sample_accounts_and_data(self, settings):
+        settings.DEBUG = True
+
+        call_command("setup_db", verbosity=0, stdout=io.StringIO())
+
+        assert table_counts() == {"users": 4, "clients": 3, "sessions": 1, "chats": 3}
+        assert log_in("admin@helpdesk.com", "admin123") is not None
+
+    def test_seed_run_explicitly_seeds_with_debug_off_too(self, settings):
+        settings.DEBUG = False
+
+        call_command("seed", verbosity=0, stdout=io.StringIO())
+
+        assert table_counts() == {"users": 4, "clients": 3, "sessions": 1, "chats": 3}
+        assert log_in("cs1@helpdesk.com", "cs123") is not None
 
 
 @pytest.mark.django_db

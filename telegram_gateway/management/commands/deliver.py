@@ -7,7 +7,11 @@ from django.core.management.base import BaseCommand
 from conversations.events import channel_layer_prepare
 from helpdesk.startup import start_up_heap_freeze
 from telegram_gateway.delivery import DeliveryWorker
-from telegram_gateway.management.bot_process import bot_from_settings, stop_event_on_signals
+from telegram_gateway.management.bot_process import (
+    bot_from_settings,
+    start_up_refusals,
+    stop_event_on_signals,
+)
 
 logger = logging.getLogger("telegram_gateway.deliver")
 
@@ -19,6 +23,7 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options):
+        start_up_refusals()
         asyncio.run(self._run(bot_from_settings()))
 
     async def _run(self, bot) -> None:

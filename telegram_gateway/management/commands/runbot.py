@@ -7,9 +7,10 @@ from django.core.management.base import BaseCommand, CommandError
 from telegram_gateway.management.bot_process import (
     bot_from_settings,
     bot_run,
+    start_up_refusals,
     stop_event_on_signals,
 )
-from telegram_gateway.polling import FatalBotAPIError
+from telegram_gateway.transport import FatalBotAPIError
 
 
 class Command(BaseCommand):
@@ -27,6 +28,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, poll_timeout, **options):
+        start_up_refusals()
         asyncio.run(self._run(bot_from_settings(), poll_timeout))
 
     async def _run(self, bot, poll_timeout: int) -> None:
