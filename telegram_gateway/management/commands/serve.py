@@ -12,12 +12,13 @@ import logging
 
 from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 from twisted.internet import defer, reactor
 
 from telegram_gateway.bot import BotEndpoint, bot_endpoint, bot_endpoint_use, build_bot
 from telegram_gateway.management.bot_process import bot_run
-from telegram_gateway.polling import FatalBotAPIError
+from telegram_gateway.transport import FatalBotAPIError
 
 logger = logging.getLogger("telegram_gateway.serve")
 
@@ -35,7 +36,11 @@ class Command(BaseCommand):
         host, _, port = address.rpartition(":")
         if not port.isdigit():
             raise CommandError(f"Give the address as host:port, not {address!r}.")
-        from helpdesk.asgi import application
+        try:
+            # Importing the app runs its start-up refusals (helpdesk/startup.py).
+            from helpdesk.asgi import application
+        except ImproperlyConfigured as error:
+            raise CommandError(str(error)) from None
 
         self.stop = None
         self.bot_task = None
@@ -61,17 +66,17 @@ class Command(BaseCommand):
 
     async def _run_bot(self) -> None:
         endpoint, sandbox = bot_endpoint(), None
-        if not endpoint.token:
-            # Imported only here: nothing else in the gateway knows the emulator.
-            from sandbox.playground import Sandbox
-
-            sandbox = await Sandbox.start()
         if not endpoint.token and not settings.SANDBOX:
             logger.warning(
                 "no bot: TELEGRAM_BOT_TOKEN is empty and SANDBOX is off, so only the web app "
                 "runs (set the token, or SANDBOX=true to play clients at /sandbox/)"
             )
             return
+        if not endpoint.token:
+            # Imported only here: nothing else in the gateway knows the emulator.
+            from sandbox.playground import Sandbox
+
+            sandbox = await Sandbox.start()
             endpoint = BotEndpoint(sandbox.base_url, sandbox.token)
             bot_endpoint_use(endpoint)  # the file view fetches clients' files from it
             logger.warning("SANDBOX: no TELEGRAM_BOT_TOKEN, so clients are played at /sandbox/")
