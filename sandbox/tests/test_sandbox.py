@@ -1,5 +1,6 @@
 """The sandbox: `manage.py serve` without a token plays Telegram in-process, privately."""
 
+import contextlib
 import json
 import os
 import re
@@ -394,40 +395,16 @@ def _serve(env: dict, port: int) -> subprocess.Popen:
 
 
 def test_serve_runs_web_bot_and_sandbox_in_one_process(tmp_path):
-    """What `./dev run` gives a new user: a client's message reaches the desk and back."""
+    """What `./dev run` gives a new user: a client's message reaches the desk and back;
+    after a restart a new visitor's client starts afresh, not in the earlier client's chat."""
     env = _serve_env(tmp_path)
     manage("setup_db", env=env)
     manage("presence", "cs1@helpdesk.com", "--online", env=env)
-    port = free_port()
-    server = _serve(env, port)
-    base = f"http://127.0.0.1:{port}"
-    browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
-    try:
-        login = wait_until(lambda: _get(browser, base + "/login/"), timeout=30)
-        form = {
-            "username": "cs1@helpdesk.com",
-            "password": "cs123",
-            "csrfmiddlewaretoken": _csrf(login),
-        }
-        browser.open(base + "/login/", urllib.parse.urlencode(form).encode(), timeout=10)
-        page = wait_until(lambda: _get(browser, base + "/sandbox/"), timeout=30)
-        csrf = _csrf(page)
-
-        def post(path: str, fields: dict) -> dict:
-            data = urllib.parse.urlencode(fields).encode()
-            request = urllib.request.Request(base + path, data, headers={"X-CSRFToken": csrf})
-            return json.loads(browser.open(request).read())
-
-        user_id = post(CLIENTS, {"first_name": "Ann"})["id"]
-        post(messages_url(user_id), {"text": "my order is late"})
-
-        def bot_said():
-            messages = json.loads(_get(browser, base + messages_url(user_id)))
-            return [m["text"] for m in messages["messages"] if m["from"] == "bot"]
-
-        assert wait_until(bot_said, timeout=20) == [
-            "Thank you! An agent is looking at your message now."
-        ]
+    with _served(env) as base:
+        player = SandboxPlayer(base)
+        ann = player.post(CLIENTS, {"first_name": "Ann"})["id"]
+        player.post(messages_url(ann), {"text": "my order is late"})
+        assert wait_until(lambda: player.bot_said(ann), timeout=20) == [NOTICE]
         reply = (
             "from conversations.models import Session;"
             "from conversations.services import chat_send;"
@@ -435,12 +412,62 @@ def test_serve_runs_web_bot_and_sandbox_in_one_process(tmp_path):
             "chat_send(session=s, agent=s.cs, text='We are on it, Ann!')"
         )
         manage("shell", "-c", reply, env=env)
-        wait_until(lambda: "We are on it, Ann!" in bot_said(), timeout=20)
+        wait_until(lambda: "We are on it, Ann!" in player.bot_said(ann), timeout=20)
+
+    with _served(env) as base:  # a restart: a new process, the same database
+        player = SandboxPlayer(base)
+        budi = player.post(CLIENTS, {"first_name": "Budi"})["id"]
+        player.post(messages_url(budi), {"text": "is my refund done?"})
+        assert wait_until(lambda: player.bot_said(budi), timeout=20) == [NOTICE]
+    history = (
+        "from conversations.models import Chat;"
+        f"print(list(Chat.objects.filter(session__client__telegram_id='{budi}', "
+        "is_notice=False).values_list('message', flat=True)))"
+    )
+    assert budi != ann
+    shown = manage("shell", "--no-imports", "-c", history, env=env).stdout.strip()
+    assert shown == "['is my refund done?']"
+
+
+NOTICE = "Thank you! An agent is looking at your message now."
+
+
+class SandboxPlayer:
+    """A person in a browser: signs in as cs1, then plays clients through /sandbox/'s API."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+        login = _get(self.browser, base + "/login/")
+        form = {"username": "cs1@helpdesk.com", "password": "cs123"}
+        form["csrfmiddlewaretoken"] = _csrf(login)
+        self.browser.open(base + "/login/", urllib.parse.urlencode(form).encode(), timeout=10)
+        self.csrf = _csrf(_get(self.browser, base + "/sandbox/"))
+
+    def post(self, path: str, fields: dict) -> dict:
+        data = urllib.parse.urlencode(fields).encode()
+        request = urllib.request.Request(self.base + path, data, headers={"X-CSRFToken": self.csrf})
+        return json.loads(self.browser.open(request, timeout=10).read())
+
+    def bot_said(self, client_id: int) -> list[str]:
+        messages = json.loads(_get(self.browser, self.base + messages_url(client_id)))
+        return [m["text"] for m in messages["messages"] if m["from"] == "bot"]
+
+
+@contextlib.contextmanager
+def _served(env: dict):
+    """Run `serve` until the sandbox answers; stop it and check its log afterwards."""
+    port = free_port()
+    server = _serve(env, port)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: _status(base + "/sandbox/") in (200, 302), timeout=30)
+        yield base
     finally:
         server.send_signal(signal.SIGTERM)
         output, _ = server.communicate(timeout=30)
     assert "SANDBOX" in output
-    assert "Traceback" not in output
+    assert "Traceback" not in output, output
 
 
 def test_serve_without_token_and_with_sandbox_off_serves_the_web_app_without_a_bot(tmp_path):
