@@ -96,8 +96,30 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):
         request.META["CSRF_COOKIE"] = cookie
         return get_token(request)
 
+    async def receive(self, text_data: str | None = None, bytes_data=None, **kwargs) -> None:
+        """Ignore a frame that is not JSON text: raising here would close the socket."""
+        if not hasattr(self, "user"):
+            return  # refused at connect, closing: nothing to answer
+        if text_data is None:
+            logger.warning("console socket of %s: binary frame ignored", self.user.pk)
+            return
+        try:
+            content = await self.decode_json(text_data)
+        except (ValueError, RecursionError):
+            logger.warning(
+                "console socket of %s: frame of %d characters is not JSON, ignored",
+                self.user.pk,
+                len(text_data),
+            )
+            return
+        await self.receive_json(content, **kwargs)
+
     async def receive_json(self, content: dict, **kwargs) -> None:
         if not isinstance(content, dict) or content.get("action") != "read":
+            action = content.get("action") if isinstance(content, dict) else None
+            logger.warning(
+                "console socket of %s: unknown action %.40r ignored", self.user.pk, action
+            )
             await self._send_error(_("Unknown request."))
             return
         session_id = content.get("session_id")

@@ -9,14 +9,13 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import OriginValidator  # noqa: E402
-from django.conf import settings  # noqa: E402
 from django.urls import get_resolver  # noqa: E402
 
 from conversations.consumers import fragments_prepare  # noqa: E402
 from conversations.events import channel_layer_prepare  # noqa: E402
 from conversations.routing import websocket_urlpatterns  # noqa: E402
 from helpdesk.startup import start_up_heap_freeze, start_up_refuse_seed_passwords  # noqa: E402
+from helpdesk.ws_origin import SameOriginOnly  # noqa: E402
 
 # With DEBUG off, no start while the seed's published passwords still log in (one line).
 start_up_refuse_seed_passwords()
@@ -29,27 +28,11 @@ fragments_prepare()
 channel_layer_prepare()
 
 
-class AllowedHostsOnly(OriginValidator):
-    """Channels' AllowedHostsOriginValidator, reading ALLOWED_HOSTS when a socket
-    connects instead of at import, so it follows the settings in force."""
-
-    def __init__(self, application) -> None:
-        super().__init__(application, allowed_origins=())
-
-    def validate_origin(self, parsed_origin) -> bool:
-        hosts = settings.ALLOWED_HOSTS
-        if settings.DEBUG and not hosts:
-            hosts = ["localhost", "127.0.0.1", "[::1]"]  # as Django's own Host check
-        return any(
-            pattern == "*" or self.match_allowed_origin(parsed_origin, pattern) for pattern in hosts
-        )
-
-
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        # The session cookie signs the agent in; a page from another site cannot connect.
-        "websocket": AllowedHostsOnly(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        # The session cookie signs the agent in; a page of another origin cannot connect.
+        "websocket": SameOriginOnly(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
 # Loaded for good: keep the garbage collector's full passes off these objects.

@@ -23,6 +23,7 @@ from helpdesk.asgi import application
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
 ORIGIN = (b"origin", b"http://testserver")
+HOST = (b"host", b"testserver")  # a browser sends both; the origin must match the host
 
 
 async def signed_in_browser(user: User) -> tuple[HttpClient, bytes]:
@@ -43,7 +44,7 @@ async def session_cookie(user: User) -> bytes:
 
 
 async def open_console(user: User | None, *, query: str = "", origin=ORIGIN):
-    headers = [origin] if origin else []
+    headers = [HOST, origin] if origin else [HOST]
     if user is not None:
         headers.append((b"cookie", await session_cookie(user)))
     console = WebsocketCommunicator(application, f"/ws/console/{query}", headers=headers)
@@ -208,6 +209,21 @@ async def test_delivery_state_changes_update_the_message(agents):
     await console.disconnect()
 
 
+async def test_a_notice_arrives_live_shown_as_a_notice(agents):
+    cs1, _ = agents
+    session = await database_sync_to_async(make_session)(cs=cs1)
+    console = await connected(cs1)
+
+    await database_sync_to_async(services.session_end_for_client)(
+        sender=services.Sender(telegram_id=session.client.telegram_id, name="Client")
+    )
+
+    event = await next_events(console, "chat")
+    assert '<li class="msg notice"' in event["html"]
+    assert "Bot notice" in event["html"] and "Your conversation has ended." in event["html"]
+    await console.disconnect()
+
+
 async def test_fragments_come_in_the_pages_language(agents):
     cs1, _ = agents
     session = await database_sync_to_async(make_session)(cs=cs1)
@@ -308,7 +324,7 @@ async def test_presence_changes_reach_every_tab_of_the_agent(agents):
 
 async def console_with(cookie: bytes) -> WebsocketCommunicator:
     console = WebsocketCommunicator(
-        application, "/ws/console/", headers=[ORIGIN, (b"cookie", cookie)]
+        application, "/ws/console/", headers=[HOST, ORIGIN, (b"cookie", cookie)]
     )
     ok, code = await console.connect()
     assert ok, code
