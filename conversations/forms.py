@@ -5,6 +5,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
+from conversations.limits import REPLY_MAX_CHARS
 from conversations.models import Session
 from conversations.selectors import LIST_ORDERS, agent_list
 
@@ -51,7 +52,10 @@ class SessionFilterForm(forms.Form):
 
 class ReplyForm(forms.Form):
     text = forms.CharField(
-        label=_("Reply"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+        label=_("Reply"),
+        required=False,
+        max_length=REPLY_MAX_CHARS,  # as the API's; the textarea gets it as `maxlength`
+        widget=forms.Textarea(attrs={"rows": 3}),
     )
     file = forms.FileField(label=_("Attach a file"), required=False)
 

@@ -2,6 +2,7 @@
 
 from rest_framework import serializers
 
+from conversations.limits import REPLY_MAX_CHARS
 from conversations.models import Chat, Client, Session
 
 
@@ -72,7 +73,7 @@ class SessionFilterSerializer(serializers.Serializer):
 
 class ChatSendSerializer(serializers.Serializer):
     message = serializers.CharField(
-        required=False, allow_blank=True, max_length=10000, trim_whitespace=False
+        required=False, allow_blank=True, max_length=REPLY_MAX_CHARS, trim_whitespace=False
     )
 
 

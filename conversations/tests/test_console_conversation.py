@@ -3,7 +3,9 @@
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from rest_framework_simplejwt.tokens import AccessToken
 
+from conversations.limits import REPLY_MAX_CHARS
 from conversations.models import Chat, Session
 from conversations.services import session_transfer
 from conversations.tests.console_helpers import add_chat, go_online, make_session
@@ -130,6 +132,22 @@ class TestPage:
         assert "failed: Blocked by the user" in body
         assert f'action="{url(session, f"chats/{failed.pk}/retry")}"' in body
 
+    def test_a_notice_is_shown_apart_from_the_agents_replies(self, client, cs_user, session):
+        add_chat(session, "Hello from the agent", sender=Chat.SenderType.CS)
+        notice = add_chat(
+            session, "You are number 1 in the queue.", sender=Chat.SenderType.CS, is_notice=True
+        )
+        client.force_login(cs_user)
+
+        body = client.get(url(session)).content.decode()
+
+        assert f'<li class="msg notice" id="chat-{notice.pk}"' in body
+        assert '<div class="notice-label">Bot notice</div>' in body
+        assert body.count('<li class="msg cs"') == 1  # the agent's own reply only
+        cs_user.language = "id"
+        cs_user.save(update_fields=["language"])
+        assert "Pemberitahuan bot" in client.get(url(session)).content.decode()
+
     def test_recent_fifty_oldest_first_with_older_pages(self, client, cs_user, session):
         chats = [add_chat(session, f"m{n}", minutes_ago=120 - n) for n in range(120)]
         client.force_login(cs_user)
@@ -230,6 +248,30 @@ class TestReply:
 
         assert response.status_code == 400
         assert "Write a message or attach a file." in response.content.decode()
+
+    def test_a_reply_longer_than_the_apis_limit_is_refused_with_a_clear_error(
+        self, client, cs_user, session
+    ):
+        client.force_login(cs_user)
+        too_long = "x" * (REPLY_MAX_CHARS + 1)
+
+        response = client.post(url(session, "reply"), {"text": too_long})
+
+        assert response.status_code == 400
+        body = response.content.decode()
+        assert f"at most {REPLY_MAX_CHARS} characters (it has {REPLY_MAX_CHARS + 1})" in body
+        assert f"{too_long}</textarea>" in body  # nothing lost
+        assert f'maxlength="{REPLY_MAX_CHARS}"' in body
+        assert not session.chats.exists()
+        # The API draws the line at the same length.
+        api = client.post(
+            f"/api/sessions/{session.pk}/chats/",
+            {"message": too_long},
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(cs_user)}",
+        )
+        assert api.status_code == 400
+        assert client.post(url(session, "reply"), {"text": too_long[1:]}).status_code == 302
 
     def test_a_reply_to_an_ended_session_is_refused(self, client, cs_user, session):
         Session.objects.filter(pk=session.pk).update(status=Session.Status.ENDED)
