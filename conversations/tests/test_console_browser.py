@@ -82,7 +82,7 @@ def server(tmp_path_factory, chromium) -> Iterator[str]:
             cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
     try:
-        # The sandbox answers once the bot and its emulator run, not just the web app.
+        # The sandbox answers (with the sign-in page) once the bot and its emulator run.
         try:
             wait_until(lambda: _status(base + "/sandbox/") == 200, timeout=60)
         except AssertionError:
@@ -166,13 +166,24 @@ def new_context(browser: Browser, server: str):
 
 
 class Sandbox:
-    """Telegram clients played through /sandbox/'s API (its own cookies and CSRF token)."""
+    """Telegram clients played through /sandbox/'s API by a person signed in as cs3 (its
+    own cookies, so its own browser session and clients, and its CSRF token)."""
 
     def __init__(self, request: APIRequestContext) -> None:
         self.request = request
+        login = request.get("/login/")
+        signed_in = request.post(
+            "/login/",
+            form={
+                "username": "cs3@helpdesk.com",
+                "password": CS_PASSWORD,
+                "csrfmiddlewaretoken": _csrf(login.text()),
+            },
+        )
+        assert signed_in.ok and signed_in.url.endswith("/console/"), signed_in.url
         page = request.get("/sandbox/")
         assert page.ok, page.status
-        self.csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text())[1]
+        self.csrf = _csrf(page.text())
 
     def _post(self, path: str, form: dict) -> dict:
         response = self.request.post(path, form=form, headers={"X-CSRFToken": self.csrf})
@@ -191,8 +202,13 @@ class Sandbox:
         return [m["text"] for m in response.json()["messages"] if m["from"] == "bot"]
 
 
-@pytest.fixture(scope="module")
+def _csrf(page: str) -> str:
+    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)[1]
+
+
+@pytest.fixture
 def sandbox(playwright: Playwright, server: str) -> Iterator[Sandbox]:
+    """A fresh browser session per test: the sandbox allows 10 new clients a minute each."""
     request = playwright.request.new_context(base_url=server)
     yield Sandbox(request)
     request.dispose()
