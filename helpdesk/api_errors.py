@@ -6,8 +6,11 @@ what Django answers itself under /api/ (no such address, a server error) goes th
 the handler views below, which leave the console's HTML pages as they are.
 """
 
+import logging
+
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from django.views import defaults
@@ -16,12 +19,23 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 API_PREFIX = "/api/"
+logger = logging.getLogger(__name__)
 
 
 class PayloadTooLarge(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_detail = "The request is too large."
     default_code = "too_large"
+
+
+class DatabaseUnavailable(exceptions.APIException):
+    """The database cannot be reached (down, restarting, out of connections): a client
+    should come back later, and the log needs a line, not a traceback per request."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The service is temporarily unavailable; try again shortly."
+    default_code = "database_unavailable"
+    wait = 10  # seconds, sent as Retry-After
 
 
 class ServiceRefused(exceptions.APIException):
@@ -40,6 +54,8 @@ def _from_django(exc: Exception) -> exceptions.APIException | None:
             return PayloadTooLarge(message)
         code = next((c for c in codes if c), "invalid")
         return ServiceRefused(message, code=code)
+    if isinstance(exc, OperationalError | InterfaceError):
+        return DatabaseUnavailable(_("The service is temporarily unavailable; try again shortly."))
     if isinstance(exc, RequestDataTooBig):
         return PayloadTooLarge(_("The request body is too large."))
     if isinstance(exc, SuspiciousOperation):
@@ -66,10 +82,14 @@ def _first_message(errors) -> str:
 
 def exception_handler(exc: Exception, context: dict) -> Response | None:
     """DRF's handler, on Django's and the services' exceptions too, in our shape."""
-    exc = _from_django(exc) or exc
+    cause, exc = exc, _from_django(exc) or exc
     response = drf_exception_handler(exc, context)
     if response is None:
         return None  # a bug: Django's handler500 answers (JSON under /api/)
+    if isinstance(exc, DatabaseUnavailable):
+        request = context["request"]
+        logger.warning("database unavailable: %s %s: %s", request.method, request.path, cause)
+        response._has_been_logged = True  # the line above is the request's only one
     if isinstance(exc, exceptions.ValidationError):
         errors = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
         response.data = {
