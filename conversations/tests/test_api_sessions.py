@@ -253,6 +253,22 @@ class TestChats:
         assert chat["sender_type"] == "CLIENT"
         assert chat["session_id"] == session.pk
 
+    def test_notices_are_marked_apart_from_the_agents_replies(self, cs_user, session):
+        add_chat(session, "hi", minutes_ago=3)
+        add_chat(session, "Hello, Budi here", sender="CS", minutes_ago=2)
+        add_chat(session, "You are now talking with Sari.", sender="CS", is_notice=True)
+
+        chats = call("get", session_url(session, "chats/"), cs_user).json()["results"]
+
+        assert [(c["message"], c["is_notice"]) for c in chats] == [
+            ("You are now talking with Sari.", True),
+            ("Hello, Budi here", False),
+            ("hi", False),
+        ]
+        # The list's preview is the last real message.
+        listed = call("get", "/api/sessions/", cs_user).json()["results"][0]
+        assert listed["last_message"] == "Hello, Budi here"
+
     def test_a_bad_cursor_is_404_json(self, cs_user, session):
         response = call("get", session_url(session, "chats/"), cs_user, {"cursor": "zzz"})
 

@@ -73,6 +73,16 @@ class TestSessionList:
         assert "@dana" in body and "answer" in body
         assert '<span class="badge" title="unread">2</span>' in body
 
+    def test_the_preview_is_the_last_real_message_not_a_notice(self, client, cs_user):
+        session = make_session(cs=cs_user, name="Eka")
+        add_chat(session, "my order is late", minutes_ago=5)
+        add_chat(session, "Thank you! An agent is looking.", sender="CS", is_notice=True)
+        client.force_login(cs_user)
+
+        row = client.get("/console/").context["page"].object_list[0]
+
+        assert row.last_message == "my order is late"
+
     def test_default_order_is_newest_activity_and_waiting_is_oldest_unread(self, client, cs_user):
         old_unread = make_session(cs=cs_user, name="Old unread")
         add_chat(old_unread, minutes_ago=60)
