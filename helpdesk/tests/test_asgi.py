@@ -23,3 +23,16 @@ def test_the_web_app_starts_while_the_database_and_redis_are_down():
     layer, compiled = result.stdout.split(" ", 1)
     assert layer == "RedisChannelLayer"
     assert "console/_message.html" in compiled and "console/_session_row.html" in compiled
+
+
+def test_starting_prints_no_template_warning(tmp_path):
+    result = run_python(
+        "import helpdesk.asgi",
+        DEBUG="true",  # Django warns about a missing CSRF token only in DEBUG
+        SECRET_KEY="k",
+        DATABASE_URL=f"sqlite:///{tmp_path}/db.sqlite3",
+        ALLOW_SEED_PASSWORDS="true",
+        PYTHONWARNINGS="always",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Warning" not in result.stderr, result.stderr
