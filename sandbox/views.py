@@ -107,7 +107,8 @@ def _client_create(request: HttpRequest, playground: Playground) -> JsonResponse
         response = _error(f"Too many new clients: try again in {limited.retry_after} seconds.", 429)
         response["Retry-After"] = str(limited.retry_after)
         return response
-    request.session[OWNED_KEY] = [*_owned(request), user["id"]]
+    still_here = [i for i in _owned(request) if i in playground.client_log]  # not old runs'
+    request.session[OWNED_KEY] = [*still_here, user["id"]]
     return JsonResponse(user, status=201)
 
 

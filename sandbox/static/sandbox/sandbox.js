@@ -10,7 +10,10 @@
   let shown = "";
 
   const fileInput = sendForm.querySelector("input[type=file]");
-  const maxBytes = Number(fileInput.dataset.maxBytes);
+  function size(bytes) {
+    if (bytes >= 1048576) return (bytes / 1048576).toFixed(1).replace(/\.0$/, "") + " MB";
+    return bytes >= 1024 ? Math.round(bytes / 1024) + " KB" : bytes + " bytes";
+  }
   // What to tell the person when a proxy or Django answers without our JSON error.
   const fallback = {
     403: "You are signed out or the page is stale: sign in again and reload.",
@@ -86,8 +89,9 @@
   sendForm.addEventListener("submit", async (event) => {
     event.preventDefault();
     const file = fileInput.files[0];
+    const maxBytes = Number(fileInput.dataset.maxBytes);
     if (file && maxBytes && file.size > maxBytes) {
-      showError("The file is too large: the limit is " + (maxBytes / 1048576).toFixed(1) + " MB.");
+      showError("The file is too large: the limit is " + size(maxBytes) + ".");
       return;  // the text stays in the form
     }
     try {
