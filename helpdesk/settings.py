@@ -230,6 +230,11 @@ USE_TZ = True  # stored in UTC, shown in TIME_ZONE
 STATIC_URL = "static/"
 STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Until `collectstatic` has filled STATIC_ROOT, WhiteNoise serves the apps' static files
+# from where they lie, so a production start without it still has the console's CSS and
+# JS; once collected, it serves the collected (compressed) copies only.
+_collected = Path(STATIC_ROOT)
+WHITENOISE_USE_FINDERS = DEBUG or not (_collected.is_dir() and any(_collected.iterdir()))
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
