@@ -14,7 +14,9 @@ from urllib.parse import quote
 
 import aiohttp
 from aiogram import Bot
-from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramNotFound
+from aiogram.exceptions import TelegramAPIError
+
+from telegram_gateway.transport import FileProblem, classify_file_error
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +34,17 @@ class FileFetchError(Exception):
     def __init__(self, message: str, status: int) -> None:
         super().__init__(message)
         self.message, self.status = message, status
+
+    @classmethod
+    def of(cls, problem: FileProblem) -> "FileFetchError":
+        return cls(*ANSWERS[problem])
+
+
+ANSWERS = {
+    FileProblem.TOO_BIG: (TOO_BIG, 502),
+    FileProblem.EXPIRED: (EXPIRED, 502),
+    FileProblem.UNAVAILABLE: (UNAVAILABLE, 503),
+}
 
 
 def redact(text: str, token: str) -> str:
@@ -52,17 +65,19 @@ async def telegram_file_download(
     """
     try:
         file = await bot.get_file(file_id)
-    except (TelegramBadRequest, TelegramNotFound) as error:
-        logger.warning("getFile refused file %s: %s", file_id, redact(error.message, bot.token))
-        message = TOO_BIG if "too big" in error.message.lower() else EXPIRED
-        raise FileFetchError(message, 502) from None
-    except TelegramAPIError as error:  # 5xx, network, flood control, a rejected token…
-        logger.warning("getFile for file %s failed: %s", file_id, redact(str(error), bot.token))
-        raise FileFetchError(UNAVAILABLE, 503) from None
+    except TelegramAPIError as error:  # a refusal, or 5xx, network, flood control…
+        problem = classify_file_error(error)
+        logger.warning(
+            "getFile for file %s failed (%s): %s",
+            file_id,
+            problem.value,
+            redact(str(error), bot.token),
+        )
+        raise FileFetchError.of(problem) from None
     if not file.file_path:
-        raise FileFetchError(EXPIRED, 502)
+        raise FileFetchError.of(FileProblem.EXPIRED)
     if file.file_size and file.file_size > max_bytes:
-        raise FileFetchError(TOO_BIG, 502)
+        raise FileFetchError.of(FileProblem.TOO_BIG)
 
     destination.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(
@@ -87,16 +102,15 @@ async def _stream_to(bot: Bot, file_path: str, out: IO[bytes], limit: int) -> No
             async for chunk in chunks:
                 received += len(chunk)
                 if received > limit:  # getFile's size may be missing or wrong
-                    raise FileFetchError(TOO_BIG, 502)
+                    raise FileFetchError.of(FileProblem.TOO_BIG)
                 out.write(chunk)
     except aiohttp.ClientResponseError as error:
         logger.warning("download of %s failed: HTTP %s", file_path, error.status)
-        message, status = (EXPIRED, 502) if error.status in (400, 404) else (UNAVAILABLE, 503)
-        raise FileFetchError(message, status) from None
+        raise FileFetchError.of(classify_file_error(error)) from None
     except (aiohttp.ClientError, TimeoutError) as error:
         logger.warning(
             "download of %s failed: %s",
             file_path,
             redact(f"{type(error).__name__}: {error}", bot.token),
         )
-        raise FileFetchError(UNAVAILABLE, 503) from None
+        raise FileFetchError.of(classify_file_error(error)) from None

@@ -20,16 +20,13 @@ from pydantic import ValidationError
 
 from telegram_gateway.bot import ALLOWED_UPDATES
 from telegram_gateway.db import TRANSIENT_DATABASE_ERRORS
+from telegram_gateway.transport import RetryableBotAPIError, classify_polling_answer
 
 logger = logging.getLogger(__name__)
 
 
 class PollingStopped(Exception):
     """Raised inside a batch when shutdown interrupts a retry; the batch stays unconfirmed."""
-
-
-class FatalBotAPIError(Exception):
-    """Telegram refuses polling for good (bad token, webhook set): retrying cannot help."""
 
 
 class Backoff:
@@ -78,7 +75,7 @@ class UpdatePoller:
             while not self.stop.is_set():
                 try:
                     batch = await self._fetch_unless_stopped()
-                except (aiohttp.ClientError, TimeoutError, _RetryableAPIError) as error:
+                except (aiohttp.ClientError, TimeoutError, RetryableBotAPIError) as error:
                     delay = getattr(error, "retry_after", None) or fetch_backoff.next_delay()
                     logger.warning("getUpdates failed (%s); retrying in %.1f s", error, delay)
                     await self._sleep(delay)
@@ -108,7 +105,7 @@ class UpdatePoller:
             return
         try:
             await self._fetch(timeout=0, limit=1)
-        except (aiohttp.ClientError, TimeoutError, _RetryableAPIError) as error:
+        except (aiohttp.ClientError, TimeoutError, RetryableBotAPIError) as error:
             logger.warning("could not confirm updates before %s: %s", self.offset, error)
 
     async def _sleep(self, seconds: float) -> None:
@@ -133,19 +130,11 @@ class UpdatePoller:
         ) as response:
             try:
                 body = await response.json(content_type=None)
-            except ValueError as error:
-                raise _RetryableAPIError(f"HTTP {response.status}, not JSON") from error
-        if body.get("ok"):
+            except ValueError:
+                body = None
+        if isinstance(body, dict) and body.get("ok"):
             return [u for u in body["result"] if isinstance(u, dict) and "update_id" in u]
-        code, description = body.get("error_code"), body.get("description", "")
-        if code in (401, 404):
-            raise FatalBotAPIError(f"Telegram rejected the bot token: {description}")
-        if code == 409:
-            raise FatalBotAPIError(
-                f"{description} (run `manage.py setwebhook --delete` to poll instead)"
-            )
-        retry_after = (body.get("parameters") or {}).get("retry_after")
-        raise _RetryableAPIError(f"{code} {description}", retry_after=retry_after)
+        raise classify_polling_answer(response.status, body)
 
     async def _handle_batch(self, batch: list[dict]) -> None:
         by_chat: dict[object, list[dict]] = defaultdict(list)
@@ -190,9 +179,3 @@ class UpdatePoller:
                 logger.exception("update %s failed and was skipped: %r", update.update_id, raw)
             self.handled += 1
             return
-
-
-class _RetryableAPIError(Exception):
-    def __init__(self, message: str, *, retry_after: int | None = None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after

@@ -1,8 +1,10 @@
 """The one boundary where replies become Bot API calls, and Bot API errors become ours."""
 
+import enum
 import os
 from collections.abc import Awaitable, Callable
 
+import aiohttp
 from aiogram import Bot
 from aiogram.exceptions import (
     TelegramAPIError,
@@ -10,6 +12,7 @@ from aiogram.exceptions import (
     TelegramEntityTooLarge,
     TelegramForbiddenError,
     TelegramNetworkError,
+    TelegramNotFound,
     TelegramRetryAfter,
     TelegramServerError,
     TelegramUnauthorizedError,
@@ -32,7 +35,28 @@ class TransportError(Exception):
         self.reason, self.permanent, self.retry_after = reason, permanent, retry_after
 
 
+class FatalBotAPIError(Exception):
+    """Telegram refuses polling for good (bad token, webhook set): retrying cannot help."""
+
+
+class RetryableBotAPIError(Exception):
+    """A getUpdates that failed for now (5xx, an HTML error page, flood control)."""
+
+    def __init__(self, message: str, *, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class FileProblem(enum.Enum):
+    """Why Telegram did not give us a client's file."""
+
+    TOO_BIG = "too big"  # over the 20 MB bots may download: final
+    EXPIRED = "expired"  # Telegram no longer has it: final
+    UNAVAILABLE = "unavailable"  # 5xx, network, flood control…: try again later
+
+
 def classify(error: Exception) -> TransportError:
+    """Turn what a send raised into a TransportError that says whether to retry."""
     if isinstance(error, TelegramRetryAfter):
         return TransportError(
             "Telegram asked to slow down", permanent=False, retry_after=error.retry_after
@@ -53,6 +77,34 @@ def classify(error: Exception) -> TransportError:
     if isinstance(error, FileNotFoundError):
         return TransportError("The stored file is missing", permanent=True)
     return TransportError(f"Could not reach Telegram: {error}", permanent=False)
+
+
+def classify_polling_answer(status: int, body: object) -> Exception:
+    """Turn a getUpdates answer that was not `ok` (raw: polling reads it itself) into ours.
+
+    `body` is the decoded JSON, or None when the answer was not JSON (a proxy's HTML 502).
+    """
+    if not isinstance(body, dict):
+        return RetryableBotAPIError(f"HTTP {status}, not JSON")
+    code, description = body.get("error_code"), body.get("description", "")
+    if code in (401, 404):
+        return FatalBotAPIError(f"Telegram rejected the bot token: {description}")
+    if code == 409:
+        return FatalBotAPIError(
+            f"{description} (run `manage.py setwebhook --delete` to poll instead)"
+        )
+    parameters = body.get("parameters")
+    retry_after = parameters.get("retry_after") if isinstance(parameters, dict) else None
+    return RetryableBotAPIError(f"{code} {description}", retry_after=retry_after)
+
+
+def classify_file_error(error: Exception) -> FileProblem:
+    """Turn a failed getFile (aiogram) or file download (aiohttp) into a FileProblem."""
+    if isinstance(error, TelegramBadRequest | TelegramNotFound):
+        return FileProblem.TOO_BIG if "too big" in error.message.lower() else FileProblem.EXPIRED
+    if isinstance(error, aiohttp.ClientResponseError) and error.status in (400, 404):
+        return FileProblem.EXPIRED
+    return FileProblem.UNAVAILABLE
 
 
 def utf16_len(text: str) -> int:

@@ -53,7 +53,7 @@ async def bot_run(bot: Bot, *, stop: asyncio.Event, poll_timeout: int) -> None:
     """Poll for updates and deliver replies until `stop` is set: runbot's and serve's bot.
 
     Raises what the caller must report: TelegramUnauthorizedError or TelegramNetworkError
-    from the first call, FatalBotAPIError when Telegram refuses polling.
+    from the first call, FatalBotAPIError (transport) when Telegram refuses polling.
     """
     channel_layer_prepare()
     me = await bot.get_me()
