@@ -88,120 +88,129 @@ def _int(request: web.Request, name: str) -> int | None:
 
 def setup_control_routes(app: web.Application, emu: EmulatorControls) -> None:
     """Mount the control endpoints on the emulator's app."""
+    _ControlRoutes(emu).mount(app)
 
-    def inject(kind: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+
+class _ControlRoutes:
+    """One small handler per control endpoint, over the emulator's Python controls."""
+
+    def __init__(self, emu: EmulatorControls) -> None:
+        self.emu = emu
+
+    def inject(self, kind: str, kwargs: dict[str, Any]) -> dict[str, Any]:
         if kind not in INJECT_KINDS:
             raise KeyError(kind)
         if kind == "update":
-            return emu.inject_update(kwargs["update"], token=kwargs.get("token"))
-        return getattr(emu, f"inject_{kind}")(**kwargs)
+            return self.emu.inject_update(kwargs["update"], token=kwargs.get("token"))
+        return getattr(self.emu, f"inject_{kind}")(**kwargs)
 
-    async def health(request: web.Request) -> web.Response:
-        return _result({"bots": len(emu.list_bots())})
+    async def health(self, request: web.Request) -> web.Response:
+        return _result({"bots": len(self.emu.list_bots())})
 
-    async def bots(request: web.Request) -> web.Response:
+    async def bots(self, request: web.Request) -> web.Response:
         if request.method == "POST":
             body = await _body(request)
-            return _result(emu.add_bot(body.pop("token"), **body))
-        return _result(emu.list_bots())
+            return _result(self.emu.add_bot(body.pop("token"), **body))
+        return _result(self.emu.list_bots())
 
-    async def users(request: web.Request) -> web.Response:
+    async def users(self, request: web.Request) -> web.Response:
         if request.method == "POST":
-            return _result(emu.add_user(**await _body(request)))
-        return _result(emu.list_users())
+            return _result(self.emu.add_user(**await _body(request)))
+        return _result(self.emu.list_users())
 
-    async def groups(request: web.Request) -> web.Response:
-        return _result(emu.add_group(**await _body(request)))
+    async def groups(self, request: web.Request) -> web.Response:
+        return _result(self.emu.add_group(**await _body(request)))
 
-    async def block(request: web.Request) -> web.Response:
+    async def block(self, request: web.Request) -> web.Response:
         user_id = int(request.match_info["user_id"])
         body = await _body(request)
         if request.match_info["action"] == "block":
-            emu.block_user(user_id, **body)
+            self.emu.block_user(user_id, **body)
         else:
-            emu.unblock_user(user_id, **body)
+            self.emu.unblock_user(user_id, **body)
         return _result(True)
 
-    async def inject_one(request: web.Request) -> web.Response:
-        return _result(inject(request.match_info["kind"], await _body(request)))
+    async def inject_one(self, request: web.Request) -> web.Response:
+        return _result(self.inject(request.match_info["kind"], await _body(request)))
 
-    async def inject_batch(request: web.Request) -> web.Response:
+    async def inject_batch(self, request: web.Request) -> web.Response:
         """Inject many updates in one request: ``{"items": [{"kind": ..., ...}, ...]}``."""
         body = await request.json()
         items = body["items"] if isinstance(body, dict) else body
         results = []
         for item in items:
             kwargs = _decode_bytes(dict(item))
-            results.append(inject(kwargs.pop("kind"), kwargs))
+            results.append(self.inject(kwargs.pop("kind"), kwargs))
         return _result(results)
 
-    async def updates(request: web.Request) -> web.Response:
-        return _result(emu.pending_updates(token=request.query.get("token")))
+    async def updates(self, request: web.Request) -> web.Response:
+        return _result(self.emu.pending_updates(token=request.query.get("token")))
 
-    async def sent(request: web.Request) -> web.Response:
+    async def sent(self, request: web.Request) -> web.Response:
         """List records; ``since_id`` + ``wait`` (seconds) long-polls for new ones."""
         if request.method == "DELETE":
-            emu.clear_sent()
+            self.emu.clear_sent()
             return _result(True)
         chat_id, since = _int(request, "chat_id"), _int(request, "since_id") or 0
         method, token = request.query.get("method"), request.query.get("token")
         with_data = request.query.get("with_data") in ("1", "true")
         deadline = time.monotonic() + min(float(request.query.get("wait", 0)), 60)
         while True:
-            records = [r for r in emu.sent(chat_id, method, token=token) if r.id > since]
+            records = [r for r in self.emu.sent(chat_id, method, token=token) if r.id > since]
             if records or time.monotonic() >= deadline:
                 return _result([r.to_json(with_data=with_data) for r in records])
             await asyncio.sleep(0.02)
 
-    async def file_bytes(request: web.Request) -> web.Response:
-        return web.Response(body=emu.file_bytes(request.match_info["file_id"]))
+    async def file_bytes(self, request: web.Request) -> web.Response:
+        return web.Response(body=self.emu.file_bytes(request.match_info["file_id"]))
 
-    async def add_file(request: web.Request) -> web.Response:
-        return _result({"file_id": emu.add_file(**await _body(request))})
+    async def add_file(self, request: web.Request) -> web.Response:
+        return _result({"file_id": self.emu.add_file(**await _body(request))})
 
-    async def faults(request: web.Request) -> web.Response:
+    async def faults(self, request: web.Request) -> web.Response:
         if request.method == "DELETE":
-            emu.clear_faults()
+            self.emu.clear_faults()
             return _result(True)
-        emu.fail_next(**await _body(request))
+        self.emu.fail_next(**await _body(request))
         return _result(True)
 
-    async def delays(request: web.Request) -> web.Response:
-        emu.delay(**await _body(request))
+    async def delays(self, request: web.Request) -> web.Response:
+        self.emu.delay(**await _body(request))
         return _result(True)
 
-    async def limits(request: web.Request) -> web.Response:
-        emu.set_limits(**await _body(request))
+    async def limits(self, request: web.Request) -> web.Response:
+        self.emu.set_limits(**await _body(request))
         return _result(True)
 
-    async def reset(request: web.Request) -> web.Response:
-        emu.reset()
+    async def reset(self, request: web.Request) -> web.Response:
+        self.emu.reset()
         return _result(True)
 
-    async def stats(request: web.Request) -> web.Response:
-        return _result(emu.stats())
+    async def stats(self, request: web.Request) -> web.Response:
+        return _result(self.emu.stats())
 
-    async def webhook(request: web.Request) -> web.Response:
-        return _result(emu.webhook_info(token=request.query.get("token")))
+    async def webhook(self, request: web.Request) -> web.Response:
+        return _result(self.emu.webhook_info(token=request.query.get("token")))
 
-    routes: list[tuple[str, str, Route]] = [
-        ("GET", "/health", health),
-        ("*", "/bots", bots),
-        ("*", "/users", users),
-        ("POST", "/groups", groups),
-        ("POST", r"/users/{user_id:-?\d+}/{action:block|unblock}", block),
-        ("POST", "/inject/batch", inject_batch),
-        ("POST", "/inject/{kind}", inject_one),
-        ("GET", "/updates", updates),
-        ("*", "/sent", sent),
-        ("GET", "/files/{file_id}", file_bytes),
-        ("POST", "/files", add_file),
-        ("*", "/faults", faults),
-        ("POST", "/delays", delays),
-        ("POST", "/limits", limits),
-        ("POST", "/reset", reset),
-        ("GET", "/stats", stats),
-        ("GET", "/webhook", webhook),
-    ]
-    for verb, path, handler in routes:
-        app.router.add_route(verb, PREFIX + path, _guard(handler))
+    def mount(self, app: web.Application) -> None:
+        routes: list[tuple[str, str, Route]] = [
+            ("GET", "/health", self.health),
+            ("*", "/bots", self.bots),
+            ("*", "/users", self.users),
+            ("POST", "/groups", self.groups),
+            ("POST", r"/users/{user_id:-?\d+}/{action:block|unblock}", self.block),
+            ("POST", "/inject/batch", self.inject_batch),
+            ("POST", "/inject/{kind}", self.inject_one),
+            ("GET", "/updates", self.updates),
+            ("*", "/sent", self.sent),
+            ("GET", "/files/{file_id}", self.file_bytes),
+            ("POST", "/files", self.add_file),
+            ("*", "/faults", self.faults),
+            ("POST", "/delays", self.delays),
+            ("POST", "/limits", self.limits),
+            ("POST", "/reset", self.reset),
+            ("GET", "/stats", self.stats),
+            ("GET", "/webhook", self.webhook),
+        ]
+        for verb, path, handler in routes:
+            app.router.add_route(verb, PREFIX + path, _guard(handler))

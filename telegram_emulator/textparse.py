@@ -194,99 +194,124 @@ _V2_NAMES = {
 
 def parse_markdown_v2(text: str) -> tuple[str, list[Entity]]:
     """Parse MarkdownV2; unescaped reserved characters are errors, as on Telegram."""
-    out = _Builder()
-    stack: list[tuple[str, int, int]] = []  # (type, utf16 start, char index)
-    quote_start: int | None = None
-    i, n = 0, len(text)
+    return _MarkdownV2Parser(text).parse()
 
-    def is_open(kind: str) -> bool:
-        return any(entry[0] == kind for entry in stack)
 
-    def toggle(kind: str) -> None:
-        if is_open(kind):
-            index = max(k for k, entry in enumerate(stack) if entry[0] == kind)
-            _, start, _ = stack.pop(index)
-            out.entity(start, kind)
+class _MarkdownV2Parser:
+    """One pass over the text: the output so far, the open entities and an open quote."""
+
+    def __init__(self, text: str) -> None:
+        self.text, self.i, self.n = text, 0, len(text)
+        self.out = _Builder()
+        self.stack: list[tuple[str, int, int]] = []  # (type, utf16 start, char index)
+        self.quote_start: int | None = None
+
+    def parse(self) -> tuple[str, list[Entity]]:
+        text = self.text
+        while self.i < self.n:
+            at_line_start = self.i == 0 or text[self.i - 1] == "\n"
+            if at_line_start and self._block_quote_marker():
+                continue
+            ch = text[self.i]
+            if ch == "\\":
+                self._escape()
+            elif ch == "`":
+                self.i = _v2_code(text, self.i, self.out)
+            elif not self._markup(ch):
+                if ch in _V2_RESERVED:
+                    raise _parse_error(
+                        f"Character '{ch}' is reserved and must be escaped with the preceding '\\'"
+                    )
+                self.out.add(ch)
+                self.i += 1
+        if self.quote_start is not None:
+            self.out.entity(self.quote_start, "blockquote")
+        if self.stack:
+            kind, _, index = self.stack[-1]
+            raise _parse_error(
+                f"Can't find end of {_V2_NAMES.get(kind, kind)} entity at byte offset "
+                f"{_byte_offset(text, index)}"
+            )
+        return self.out.result()
+
+    def _is_open(self, kind: str) -> bool:
+        return any(entry[0] == kind for entry in self.stack)
+
+    def _toggle(self, kind: str, width: int = 1) -> None:
+        if self._is_open(kind):
+            index = max(k for k, entry in enumerate(self.stack) if entry[0] == kind)
+            _, start, _ = self.stack.pop(index)
+            self.out.entity(start, kind)
         else:
-            stack.append((kind, out.offset, i))
+            self.stack.append((kind, self.out.offset, self.i))
+        self.i += width
 
-    while i < n:
-        ch = text[i]
-        at_line_start = i == 0 or text[i - 1] == "\n"
-        if at_line_start:
-            if text.startswith("**>", i) or ch == ">":
-                if quote_start is None:
-                    quote_start = out.offset
-                i += 3 if text.startswith("**>", i) else 1
-                continue
-            if quote_start is not None:
-                out.entity(quote_start, "blockquote")
-                quote_start = None
-        if ch == "\\":
-            if i + 1 < n and 0 < ord(text[i + 1]) < 127:
-                out.add(text[i + 1])
-                i += 2
-                continue
-            out.add(ch)
-            i += 1
-            continue
-        if ch == "`":
-            i = _v2_code(text, i, out)
-            continue
+    def _block_quote_marker(self) -> bool:
+        """At a line start, open a quote on ">"/"**>" (consumed: True) or close an open one."""
+        marker = 3 if self.text.startswith("**>", self.i) else int(self.text[self.i] == ">")
+        if marker:
+            if self.quote_start is None:
+                self.quote_start = self.out.offset
+            self.i += marker
+            return True
+        if self.quote_start is not None:
+            self.out.entity(self.quote_start, "blockquote")
+            self.quote_start = None
+        return False
+
+    def _escape(self) -> None:
+        following = self.text[self.i + 1 : self.i + 2]
+        if following and 0 < ord(following) < 127:
+            self.out.add(following)
+            self.i += 2
+        else:
+            self.out.add("\\")
+            self.i += 1
+
+    def _markup(self, ch: str) -> bool:
+        """Handle a formatting mark at the cursor; False when `ch` is not one."""
+        text, i = self.text, self.i
         if ch == "*":
-            toggle("bold")
-            i += 1
+            self._toggle("bold")
         elif ch == "_":
-            if text.startswith("__", i) and (is_open("underline") or not is_open("italic")):
-                toggle("underline")
-                i += 2
+            if text.startswith("__", i) and (
+                self._is_open("underline") or not self._is_open("italic")
+            ):
+                self._toggle("underline", 2)
             else:
-                toggle("italic")
-                i += 1
+                self._toggle("italic")
         elif ch == "~":
-            toggle("strikethrough")
-            i += 1
+            self._toggle("strikethrough")
         elif text.startswith("||", i):
-            if quote_start is not None and (i + 2 == n or text[i + 2] == "\n"):
-                i += 2  # "||" closes an expandable block quote
-                continue
-            toggle("spoiler")
-            i += 2
+            if self.quote_start is not None and (i + 2 == self.n or text[i + 2] == "\n"):
+                self.i += 2  # "||" closes an expandable block quote
+            else:
+                self._toggle("spoiler", 2)
         elif ch == "[" or text.startswith("![", i):
             kind = "custom_emoji" if ch == "!" else "text_link"
-            stack.append((kind, out.offset, i))
-            i += 2 if ch == "!" else 1
-        elif ch == "]" and stack and stack[-1][0] in ("text_link", "custom_emoji"):
-            kind, start, _ = stack.pop()
-            if not text.startswith("(", i + 1):
-                raise _parse_error(
-                    "Character ']' is reserved and must be escaped with the preceding '\\'"
-                )
-            url, i = _v2_url(text, i + 2)
-            if kind == "custom_emoji":
-                out.entity(start, kind, custom_emoji_id=url.rpartition("id=")[2])
-            else:
-                user = re.fullmatch(r"tg://user\?id=(\d+)", url)
-                if user:
-                    out.entity(start, "text_mention", user={"id": int(user.group(1))})
-                else:
-                    out.entity(start, kind, url=url)
-        elif ch in _V2_RESERVED:
-            raise _parse_error(
-                f"Character '{ch}' is reserved and must be escaped with the preceding '\\'"
-            )
+            self.stack.append((kind, self.out.offset, i))
+            self.i += 2 if ch == "!" else 1
+        elif ch == "]" and self.stack and self.stack[-1][0] in ("text_link", "custom_emoji"):
+            self._link_end()
         else:
-            out.add(ch)
-            i += 1
-    if quote_start is not None:
-        out.entity(quote_start, "blockquote")
-    if stack:
-        kind, _, index = stack[-1]
-        raise _parse_error(
-            f"Can't find end of {_V2_NAMES.get(kind, kind)} entity at byte offset "
-            f"{_byte_offset(text, index)}"
-        )
-    return out.result()
+            return False
+        return True
+
+    def _link_end(self) -> None:
+        """Close [text](url) or ![emoji](tg://emoji?id=…) at its "]"."""
+        kind, start, _ = self.stack.pop()
+        if not self.text.startswith("(", self.i + 1):
+            raise _parse_error(
+                "Character ']' is reserved and must be escaped with the preceding '\\'"
+            )
+        url, self.i = _v2_url(self.text, self.i + 2)
+        user = re.fullmatch(r"tg://user\?id=(\d+)", url)
+        if kind == "custom_emoji":
+            self.out.entity(start, kind, custom_emoji_id=url.rpartition("id=")[2])
+        elif user:
+            self.out.entity(start, "text_mention", user={"id": int(user.group(1))})
+        else:
+            self.out.entity(start, kind, url=url)
 
 
 def _v2_code(text: str, i: int, out: _Builder) -> int:
