@@ -1,4 +1,7 @@
-"""Reads about agents that other apps and the deploy checks share."""
+"""Reads about agents that other apps and the deploy checks share.
+
+`users_with_seed_passwords` also notes the hashes it vetted, so the next start is quick.
+"""
 
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -23,15 +26,21 @@ def _is_seed_password(encoded: str) -> bool:
 def users_with_seed_passwords() -> list[User]:
     """Active users who still log in with one of SEED_PASSWORDS, by email.
 
-    Each test is a full Argon2 (or bcrypt) verification of about 0.1 s, so an inactive
-    user (who cannot log in) is skipped, a hash shared by several rows is tested once,
-    and the tests run on every core (argon2-cffi and bcrypt release the GIL).
+    Each test is a full Argon2 (or bcrypt) verification of about 0.2 s, so only hashes
+    not vetted before are tested (a hash shared by several rows once, on every core:
+    argon2-cffi and bcrypt release the GIL), and the clean ones are remembered in
+    `password_vetted`. An inactive user cannot log in and is skipped.
     """
-    users = list(User.objects.filter(is_active=True).only("id", "email", "password"))
-    hashes = sorted({user.password for user in users})
+    users = list(
+        User.objects.filter(is_active=True).only("id", "email", "password", "password_vetted")
+    )
+    unvetted = sorted({user.password for user in users if user.password != user.password_vetted})
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        found = pool.map(_is_seed_password, hashes)
-        known = {encoded for encoded, seed in zip(hashes, found, strict=True) if seed}
+        found = pool.map(_is_seed_password, unvetted)
+        known = {encoded for encoded, seed in zip(unvetted, found, strict=True) if seed}
+    for encoded in set(unvetted) - known:
+        # Filtered by the hash, so a password changed meanwhile is not marked vetted.
+        User.objects.filter(password=encoded).update(password_vetted=encoded)
     return sorted((user for user in users if user.password in known), key=lambda user: user.email)
 
 

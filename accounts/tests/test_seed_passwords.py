@@ -62,6 +62,24 @@ class TestUsersWithSeedPasswords:
 
         assert users_with_seed_passwords() == [admin]
 
+    def test_a_vetted_hash_is_not_verified_again_but_a_changed_one_is(self, make_user):
+        agent = make_user("agent@example.com", password="a-real-secret-42")
+        assert users_with_seed_passwords() == []
+        agent.refresh_from_db()
+        assert agent.password_vetted == agent.password  # the next start skips it
+
+        # Proof that a vetted hash is trusted without a (slow) verification: a sample
+        # password slipped in beside its own hash as "vetted" goes unseen...
+        agent.set_password("cs123")
+        User.objects.filter(pk=agent.pk).update(
+            password=agent.password, password_vetted=agent.password
+        )
+        assert users_with_seed_passwords() == []
+        # ...while any real change of password (a new hash) is verified afresh.
+        agent.set_password("cs123")
+        agent.save()
+        assert users_with_seed_passwords() == [agent]
+
     def test_the_seed_uses_these_passwords(self):
         from conversations.seed import DEFAULT_ACCOUNTS
 
