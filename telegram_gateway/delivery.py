@@ -1,4 +1,4 @@
-"""The delivery worker: sends agents' PENDING replies, in order per session, paced.
+"""The delivery worker: sends PENDING replies and notices, in order per session, paced.
 
 It runs inside `runbot` (or alone as `manage.py deliver` for webhook deployments).
 """
@@ -26,6 +26,11 @@ SHUTDOWN_GRACE = 5.0
 class DeliveryWorker:
     def __init__(self, bot: Bot, *, stop: asyncio.Event, concurrency: int = 64) -> None:
         self.bot, self.stop, self.concurrency = bot, stop, concurrency
+        # Claim in batches while many sends are in flight: each claim is a query and
+        # ORM work in the bot's process, and a claim per finished send (a notice for
+        # every new client) took a third of the ingest rate in bench/ingest.py. The
+        # sends in flight still wait for their pacing slots, so nothing goes later.
+        self.claim_batch = max(1, concurrency // 4)
         self.in_flight: dict[str, asyncio.Task] = {}
         self.sent = self.failed = 0
 
@@ -64,7 +69,7 @@ class DeliveryWorker:
             wake.clear()
             room = self.concurrency - len(self.in_flight)
             claimed: list[Delivery] = []
-            if room > 0:
+            if room >= self.claim_batch or (room > 0 and not self.in_flight):
                 try:
                     claimed = await call_service(services.deliveries_claim, limit=room)
                     backoff.reset()
