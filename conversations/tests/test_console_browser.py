@@ -14,9 +14,6 @@ without it, a failure with REQUIRE_BROWSER=1 (CI).
 import itertools
 import os
 import re
-import signal
-import subprocess
-import sys
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,7 +30,7 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
-from helpdesk.tests.processes import free_port, manage
+from helpdesk.tests.processes import manage, serve_running
 from telegram_gateway.tests.conftest import wait_until
 
 BASE_DIR = Path(__file__).resolve().parents[2]
@@ -73,28 +70,10 @@ def server(tmp_path_factory, chromium) -> Iterator[str]:
     for name in ("TELEGRAM_BOT_TOKEN", "REDIS_URL", "ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS"):
         env.pop(name, None)
     manage("setup_db", env=env)
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
     log_path = tmp / "serve.log"
-    with log_path.open("w") as log:  # a file, not a pipe: a full pipe would block serve
-        process = subprocess.Popen(
-            [sys.executable, "manage.py", "serve", f"127.0.0.1:{port}"],
-            cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    try:
-        # The sandbox answers (with the sign-in page) once the bot and its emulator run.
-        try:
-            wait_until(lambda: _status(base + "/sandbox/") == 200, timeout=60)
-        except AssertionError:
-            pytest.fail(f"serve did not start:\n{log_path.read_text()}")
+    # The sandbox answers (with the sign-in page) once the bot and its emulator run.
+    with serve_running(env, log_path, lambda base: _status(base + "/sandbox/") == 200) as base:
         yield base
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
     output = log_path.read_text()
     assert "SANDBOX" in output
     assert "Traceback" not in output, output

@@ -1,9 +1,14 @@
 """Helpers for tests that run the product's commands as separate processes."""
 
+import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+import pytest
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 
@@ -19,3 +24,34 @@ def manage(*args: str, env: dict) -> subprocess.CompletedProcess:
         [sys.executable, "manage.py", *args],
         cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=120, check=True,
     )  # fmt: skip
+
+
+@contextmanager
+def serve_running(env: dict, log_path: Path, ready: Callable[[str], bool]) -> Iterator[str]:
+    """Run `manage.py serve` on a free port until the block ends; yield its base URL.
+
+    Its output goes to `log_path` (a file, not a pipe: a full pipe would block serve),
+    shown when `ready(base)` never holds within a minute.
+    """
+    from telegram_gateway.tests.conftest import wait_until
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "manage.py", "serve", f"127.0.0.1:{port}"],
+            cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        try:
+            wait_until(lambda: ready(base), timeout=60)
+        except AssertionError:
+            pytest.fail(f"serve did not start:\n{log_path.read_text()}")
+        yield base
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -2,15 +2,11 @@
 CSS and JS (a first production start used to get unstyled pages)."""
 
 import os
-import signal
-import subprocess
-import sys
 import urllib.request
 
 import pytest
 
-from helpdesk.tests.processes import BASE_DIR, free_port, manage
-from telegram_gateway.tests.conftest import wait_until
+from helpdesk.tests.processes import BASE_DIR, manage, serve_running
 
 
 def _get(url: str) -> tuple[int, bytes] | None:
@@ -40,27 +36,9 @@ def production_serve(tmp_path_factory):
     for name in ("TELEGRAM_BOT_TOKEN", "REDIS_URL", "SANDBOX", "CSRF_TRUSTED_ORIGINS"):
         env.pop(name, None)
     manage("migrate", "--noinput", env=env)
-    port = free_port()
-    log_path = tmp_path / "serve.log"
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "manage.py", "serve", f"127.0.0.1:{port}"],
-            cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        try:
-            wait_until(lambda: (_get(base + "/login/") or (0,))[0] == 200, timeout=60)
-        except AssertionError:
-            pytest.fail(f"serve did not start:\n{log_path.read_text()}")
+    ready = lambda base: (_get(base + "/login/") or (0,))[0] == 200  # noqa: E731
+    with serve_running(env, tmp_path / "serve.log", ready) as base:
         yield base
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @pytest.mark.parametrize("path", ["/static/console/console.css", "/static/console/live.js"])
