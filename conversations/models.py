@@ -24,6 +24,11 @@ class Client(models.Model):
     language_code = models.CharField(
         _("language"), max_length=16, blank=True, default="", db_default=""
     )
+    # Set when Telegram answers 403 to a send (the client blocked the bot); cleared
+    # when the client writes again. While set, agents' replies are refused.
+    unreachable_since = models.DateTimeField(
+        _("unreachable since"), null=True, blank=True, db_default=None, editable=False
+    )
 
     class Meta:
         db_table = "clients"
@@ -134,6 +139,9 @@ class Chat(models.Model):
         "delivery_status",
         "delivery_error",
         "is_notice",
+        "reply_to_message_id",
+        "reply_quote",
+        "media_group_id",
     )
 
     class MessageType(models.TextChoices):
@@ -182,6 +190,19 @@ class Chat(models.Model):
     # but not written by an agent: shown apart, left out of previews and measures.
     # The database default keeps rows written without it (the Node version) valid.
     is_notice = models.BooleanField(_("bot notice"), default=False, db_default=False)
+    # The Telegram message id (in the client's chat) this one answers, from either
+    # side; NULL: not a reply. The quote keeps the answered text as Telegram showed
+    # it, for when that message is not in our history.
+    reply_to_message_id = models.BigIntegerField(
+        _("reply to Telegram message id"), null=True, blank=True, db_default=None
+    )
+    reply_quote = models.CharField(
+        _("quoted text"), max_length=255, blank=True, default="", db_default=""
+    )
+    # Telegram's album id: the parts of one album share it, each its own chat row.
+    media_group_id = models.CharField(
+        _("album id"), max_length=64, blank=True, default="", db_default=""
+    )
 
     class Meta:
         db_table = "chats"

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     # Swagger UI's files, served from our own static files (no CDN).
     "drf_spectacular_sidecar",
+    "django_htmx",
     "accounts",
     "conversations",
     "telegram_gateway",
@@ -69,6 +70,8 @@ MIDDLEWARE = [
     # The signed-in user's own language wins over LocaleMiddleware's (browser) choice.
     "accounts.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # request.htmx: whether a request came from the workspace's htmx, and which part.
+    "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as axes asks: it turns a lockout flagged during the view into the lockout page.
     "axes.middleware.AxesMiddleware",
