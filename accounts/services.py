@@ -81,3 +81,21 @@ def user_language(user: User | AnonymousUser, *, accept_language: str = "") -> s
         except LookupError:
             continue
     return translation.get_supported_language_variant(settings.LANGUAGE_CODE)
+
+
+def user_alerts_set(*, user: User, sound: bool | None = None, desktop: bool | None = None) -> None:
+    """Store the agent's alert switches (None leaves one as it is).
+
+    Kept on the user's row, not in the browser, so the choice follows the agent to
+    every tab and machine; only the changed columns are written, so a switch flipped
+    in one tab never overwrites the other switch flipped in another.
+    """
+    fields = []
+    if sound is not None:
+        user.notify_sound = sound
+        fields.append("notify_sound")
+    if desktop is not None:
+        user.notify_desktop = desktop
+        fields.append("notify_desktop")
+    if fields:
+        user.save(update_fields=fields)

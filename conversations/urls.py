@@ -1,11 +1,12 @@
 from django.urls import path
 
-from conversations import views
+from conversations import alert_views, views
 
 app_name = "console"
 
 urlpatterns = [
     path("", views.session_list, name="sessions"),
+    path("alerts/", alert_views.alerts_set, name="alerts"),
     path("presence/", views.presence_set, name="presence"),
     path("sessions/<str:session_id>/", views.session_detail, name="session"),
     path("sessions/<str:session_id>/reply/", views.session_reply, name="reply"),
