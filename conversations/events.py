@@ -133,7 +133,11 @@ def _flush() -> None:
 
 
 def _frames(changes: _Changes) -> dict[str, list[dict]]:
-    from conversations.selectors import session_rows, session_waiting_queue
+    from conversations.selectors import (
+        chat_reply_targets_attach,
+        session_rows,
+        session_waiting_queue,
+    )
 
     frames: dict[str, list[dict]] = defaultdict(list)
 
@@ -160,6 +164,7 @@ def _frames(changes: _Changes) -> dict[str, list[dict]]:
             for agent_id in changes.previous_agents.get(session.pk, ()):
                 gone = {"kind": "session_gone", "session_id": session.pk}
                 frames[agent_group(agent_id)].append(gone)
+    chat_reply_targets_attach(chats=chats)
     for chat in chats:
         send(chat.session.cs_id, {"kind": "chat", "chat": chat_to_wire(chat)})
     if changes.queue:
@@ -188,18 +193,27 @@ def _when(value: datetime | None) -> str | None:
 
 
 def chat_to_wire(chat: Chat) -> dict:
+    """The chat's public fields, and `reply_target_id` (see `chat_reply_targets_attach`)."""
     wire = {name: getattr(chat, name) for name in Chat.PUBLIC_FIELDS}
-    return {**wire, "created_at": _when(chat.created_at), "edited_at": _when(chat.edited_at)}
+    return {
+        **wire,
+        "created_at": _when(chat.created_at),
+        "edited_at": _when(chat.edited_at),
+        "reply_target_id": getattr(chat, "reply_target_id", None),
+    }
 
 
 def chat_from_wire(data: dict) -> Chat:
-    return Chat(
+    fields = {key: value for key, value in data.items() if key != "reply_target_id"}
+    chat = Chat(
         **{
-            **data,
+            **fields,
             "created_at": parse_datetime(data["created_at"]),
             "edited_at": data["edited_at"] and parse_datetime(data["edited_at"]),
         }
     )
+    chat.reply_target_id = data.get("reply_target_id")
+    return chat
 
 
 def session_to_wire(session: Session) -> dict:

@@ -58,6 +58,10 @@ class ReplyForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
     )
     file = forms.FileField(label=_("Attach a file"), required=False)
+    # The id of the chat this reply answers; the service checks it is this session's.
+    reply_to = forms.CharField(
+        required=False, max_length=25, widget=forms.HiddenInput(attrs={"id": "reply-to-id"})
+    )
 
 
 class AgentChoiceForm(forms.Form):

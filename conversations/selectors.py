@@ -162,7 +162,8 @@ def chat_page_for_session(
     *, session: Session, before: str | None = None, limit: int = CHATS_PER_PAGE
 ) -> tuple[list[Chat], bool]:
     """Return up to `limit` chats before chat `before` (or the latest), oldest first,
-    and whether older ones exist. Two queries at most, whatever the session's length."""
+    and whether older ones exist. Two queries at most, whatever the session's length,
+    and a third when some of them answer another message (see `reply_target_id`)."""
     chats = Chat.objects.filter(session=session)
     if before:
         older_than = Chat.objects.filter(session=session, pk=before).values("created_at")
@@ -173,7 +174,31 @@ def chat_page_for_session(
         )
     page = list(chats.order_by("-created_at", "-id")[: limit + 1])
     has_older = len(page) > limit
-    return page[:limit][::-1], has_older
+    page = page[:limit][::-1]
+    chat_reply_targets_attach(chats=page)
+    return page, has_older
+
+
+def chat_reply_targets_attach(*, chats: list[Chat]) -> None:
+    """Set `reply_target_id` on each chat: the chat of its session it answers, or None.
+
+    One query, and only when some chat is a reply. A private chat numbers the client's
+    and the bot's messages in one sequence, so a message id names one chat of the
+    session (the unique key's index serves the lookup).
+    """
+    wanted = {(c.session_id, c.reply_to_message_id) for c in chats if c.reply_to_message_id}
+    targets = {}
+    if wanted:
+        targets = {
+            (session_id, message_id): pk
+            for session_id, message_id, pk in Chat.objects.filter(
+                session_id__in={session_id for session_id, _ in wanted},
+                sender_type__in=Chat.SenderType.values,
+                telegram_message_id__in={message_id for _, message_id in wanted},
+            ).values_list("session_id", "telegram_message_id", "pk")
+        }
+    for chat in chats:
+        chat.reply_target_id = targets.get((chat.session_id, chat.reply_to_message_id))
 
 
 def session_history_for_client(*, user: User, session: Session) -> QuerySet[Session]:

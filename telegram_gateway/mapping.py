@@ -4,6 +4,7 @@ from aiogram.types import Message, MessageEntity
 
 from conversations.models import Chat
 from conversations.services import IncomingMessage
+from conversations.services.replies import reply_quote_cut
 
 LINK_ENTITIES = {"url", "text_link"}
 
@@ -84,6 +85,47 @@ def _attachment(message: Message) -> tuple[str, str, str] | None:
     return None
 
 
+# What a quote shows of a message without words, most telling first. Stored, so
+# in no one language: the console shows them as they are.
+_QUOTE_LABELS = (
+    ("photo", "[photo]"),
+    ("video", "[video]"),
+    ("animation", "[GIF]"),
+    ("video_note", "[video message]"),
+    ("voice", "[voice message]"),
+    ("audio", "[audio]"),
+    ("document", "[file]"),
+    ("location", "[location]"),
+    ("contact", "[contact]"),
+    ("poll", "[poll]"),
+    ("dice", "[dice]"),
+)
+
+
+def quote_of(message: Message) -> str:
+    """What the answered message showed: its words, else a label for its kind."""
+    if message.text or message.caption:
+        return message.text or message.caption
+    if message.sticker:
+        return f"[sticker {message.sticker.emoji or ''}]".replace(" ]", "]")
+    return next(
+        (label for kind, label in _QUOTE_LABELS if getattr(message, kind, None)), "[message]"
+    )
+
+
+def _reply_to(message: Message) -> tuple[int | None, str]:
+    """(message id, quote) of the message this one answers in the client's chat.
+
+    A part the client quoted (Telegram's `quote`) is what Telegram shows above the
+    reply, so it is the quote; else the answered message's words or kind.
+    """
+    answered = message.reply_to_message
+    if answered is None:
+        return None, ""
+    quote = message.quote.text if message.quote and message.quote.text else quote_of(answered)
+    return answered.message_id, reply_quote_cut(quote)
+
+
 def incoming_from_message(message: Message) -> IncomingMessage | None:
     """Map a private-chat message; None for kinds the help desk does not take (polls, dice…)."""
     file_id = file_name = ""
@@ -103,6 +145,7 @@ def incoming_from_message(message: Message) -> IncomingMessage | None:
     else:
         return None
     user = message.from_user
+    reply_to_message_id, reply_quote = _reply_to(message)
     return IncomingMessage(
         telegram_id=str(user.id),
         name=sender_name(message),
@@ -114,4 +157,7 @@ def incoming_from_message(message: Message) -> IncomingMessage | None:
         file_name=file_name,
         sent_at=message.date,
         language_code=user.language_code or "",
+        reply_to_message_id=reply_to_message_id,
+        reply_quote=reply_quote,
+        media_group_id=message.media_group_id or "",
     )

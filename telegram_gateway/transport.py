@@ -17,7 +17,7 @@ from aiogram.exceptions import (
     TelegramServerError,
     TelegramUnauthorizedError,
 )
-from aiogram.types import FSInputFile, Message
+from aiogram.types import FSInputFile, Message, ReplyParameters
 
 from conversations.services import Delivery
 from telegram_gateway.pacing import SendPacer
@@ -152,7 +152,18 @@ def _steps(delivery: Delivery) -> list[tuple[str, str]]:
     return [("file", ""), *(("text", part) for part in split_text(text))]
 
 
-async def _send_file(bot: Bot, delivery: Delivery, caption: str) -> Message:
+def _reply_parameters(delivery: Delivery) -> ReplyParameters | None:
+    """Answer the client's message as a Telegram reply; sent anyway if it was deleted."""
+    if delivery.reply_to_message_id is None:
+        return None
+    return ReplyParameters(
+        message_id=delivery.reply_to_message_id, allow_sending_without_reply=True
+    )
+
+
+async def _send_file(
+    bot: Bot, delivery: Delivery, caption: str, reply: ReplyParameters | None = None
+) -> Message:
     upload = FSInputFile(delivery.file_path, filename=delivery.file_name or None)
     kind = delivery.content_type
     caption = caption or None
@@ -163,10 +174,10 @@ async def _send_file(bot: Bot, delivery: Delivery, caption: str) -> Message:
         and kind not in ("image/gif", "image/svg+xml")
         and (size <= PHOTO_LIMIT_BYTES)
     ):
-        return await bot.send_photo(chat_id, upload, caption=caption)
+        return await bot.send_photo(chat_id, upload, caption=caption, reply_parameters=reply)
     if kind == "video/mp4":
-        return await bot.send_video(chat_id, upload, caption=caption)
-    return await bot.send_document(chat_id, upload, caption=caption)
+        return await bot.send_video(chat_id, upload, caption=caption, reply_parameters=reply)
+    return await bot.send_document(chat_id, upload, caption=caption, reply_parameters=reply)
 
 
 def _file_id(message: Message) -> str:
@@ -193,12 +204,16 @@ async def send_delivery(
         if number <= delivery.parts_sent:
             continue
         await pacer.wait_turn(delivery.telegram_chat_id)
+        # Only the first part answers: the rest follow it as the reply's continuation.
+        reply = _reply_parameters(delivery) if number == 1 else None
         try:
             if kind == "file":
-                message = await _send_file(bot, delivery, content)
+                message = await _send_file(bot, delivery, content, reply)
                 file_id = _file_id(message)
             else:
-                message = await bot.send_message(delivery.telegram_chat_id, content)
+                message = await bot.send_message(
+                    delivery.telegram_chat_id, content, reply_parameters=reply
+                )
         except Exception as error:
             raise classify(error) from error
         first_id = first_id or message.message_id

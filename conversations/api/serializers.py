@@ -75,6 +75,16 @@ class ChatSendSerializer(serializers.Serializer):
     message = serializers.CharField(
         required=False, allow_blank=True, max_length=REPLY_MAX_CHARS, trim_whitespace=False
     )
+    reply_to = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=25,
+        help_text=(
+            "The id of a chat of this session that reached Telegram (it is answered as a "
+            "Telegram reply); another session's chat, or one not yet sent, is a 400 with "
+            'code "reply_target".'
+        ),
+    )
 
 
 class ChatSendMultipartSerializer(ChatSendSerializer):

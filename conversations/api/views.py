@@ -136,6 +136,7 @@ class ChatListApi(generics.ListAPIView):
             agent=request.user,
             text=data.validated_data.get("message", ""),
             upload=data.validated_data.get("file"),
+            reply_to_chat_id=data.validated_data.get("reply_to") or None,
         )
         return Response(ChatSerializer(chat).data, status=status.HTTP_201_CREATED)
 

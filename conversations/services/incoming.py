@@ -13,6 +13,7 @@ from conversations.services.activity import chats_insert
 from conversations.services.clients import clients_create_missing, clients_lock
 from conversations.services.files import chat_file_url
 from conversations.services.notices import notice_build, notices_stored
+from conversations.services.replies import reply_quote_cut
 from conversations.services.sessions import Allocator
 
 logger = logging.getLogger(__name__)
@@ -35,6 +36,11 @@ class IncomingMessage:
     # A /start: stored like any text, and greeted (by first name) the first time.
     is_start: bool = False
     first_name: str = ""
+    # Telegram's id of the message this one answers (in the client's chat), and the
+    # answered text as Telegram showed it; the album id the message is a part of.
+    reply_to_message_id: int | None = None
+    reply_quote: str = ""
+    media_group_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,15 @@ def chat_record_incoming_many(*, incomings: list[IncomingMessage]) -> list[Recor
     clients_create_missing(senders=senders)
     with transaction.atomic():
         clients = clients_lock(senders=senders)
+        # Writing again makes a client reachable (it unblocked the bot): checked on
+        # the locked rows, so the usual message costs no query for it.
+        reachable_again = [c for c in clients.values() if c.unreachable_since is not None]
+        if reachable_again:
+            Client.objects.filter(pk__in=[c.pk for c in reachable_again]).update(
+                unreachable_since=None
+            )
+            for client in reachable_again:
+                client.unreachable_since = None
         stored = {
             (chat.session.client_id, chat.telegram_message_id): chat
             for chat in Chat.objects.select_related("session").filter(
@@ -103,6 +118,9 @@ def chat_record_incoming_many(*, incomings: list[IncomingMessage]) -> list[Recor
         Session.objects.bulk_create(opened)
         if allocator:
             allocator.save()
+        for client in reachable_again:
+            if client.id in active:
+                events.session_changed(active[client.id])
         chats_insert(chats=new_chats + notices)
         events.chats_changed((chat.pk for chat in new_chats), new=True)
         notices_stored(chats=notices)
@@ -169,6 +187,9 @@ def _client_chat(session: Session, incoming: IncomingMessage) -> Chat:
         telegram_message_id=incoming.telegram_message_id,
         telegram_file_id=incoming.telegram_file_id,
         created_at=incoming.sent_at or timezone.now(),
+        reply_to_message_id=incoming.reply_to_message_id,
+        reply_quote=reply_quote_cut(incoming.reply_quote),
+        media_group_id=incoming.media_group_id[:64],
     )
     if incoming.telegram_file_id:
         chat.file_url = chat_file_url(chat_id=chat.id, file_name=incoming.file_name)

@@ -29,6 +29,7 @@ from conversations import events
 from conversations.models import Chat, Session
 from conversations.services.activity import chats_insert
 from conversations.services.files import chat_file_url
+from conversations.services.replies import reply_quote_cut
 
 URL_PATTERN = re.compile(r"(https?://|www\.)\S+", re.IGNORECASE)
 
@@ -53,6 +54,8 @@ class Delivery:
     content_type: str
     parts_sent: int
     attempts: int
+    # Telegram's id of the client's-chat message the reply answers (its first part does).
+    reply_to_message_id: int | None = None
 
 
 def _message_type_for(content_type: str) -> str:
@@ -93,11 +96,43 @@ def _notify_due() -> None:
     transaction.on_commit(lambda: delivery_due.send(sender=Chat))
 
 
+# What a quote shows of a stored message without words (as the bot stores clients').
+_QUOTE_LABELS = {
+    Chat.MessageType.IMAGE: "[photo]",
+    Chat.MessageType.VIDEO: "[video]",
+    Chat.MessageType.FILE: "[file]",
+}
+
+
+def _reply_target(session: Session, chat_id: str) -> Chat:
+    """The chat of `session` a reply answers: one Telegram has (it has a message id)."""
+    target = (
+        Chat.objects.filter(pk=chat_id, session=session, telegram_message_id__isnull=False)
+        .only("telegram_message_id", "message", "message_type")
+        .first()
+    )
+    if target is None:
+        raise ValidationError(
+            _("The message you answer is not one this conversation's client has received."),
+            code="reply_target",
+        )
+    return target
+
+
 @transaction.atomic
 def chat_send(
-    *, session: Session, agent: User, text: str = "", upload: UploadedFile | None = None
+    *,
+    session: Session,
+    agent: User,
+    text: str = "",
+    upload: UploadedFile | None = None,
+    reply_to_chat_id: str | None = None,
 ) -> Chat:
-    """Store an agent's reply as PENDING; the delivery worker sends it after commit."""
+    """Store an agent's reply as PENDING; the delivery worker sends it after commit.
+
+    `reply_to_chat_id`: a chat of this session the client sees in Telegram; the reply
+    reaches the client as a Telegram reply to it.
+    """
     text = text.strip()
     if not text and upload is None:
         raise ValidationError(_("Write a message or attach a file."), code="empty")
@@ -105,6 +140,12 @@ def chat_send(
     if session.status != Session.Status.ACTIVE:
         raise ValidationError(_("This session has ended."), code="ended")
     chat = _outgoing(session, text)
+    if reply_to_chat_id:
+        target = _reply_target(session, reply_to_chat_id)
+        chat.reply_to_message_id = target.telegram_message_id
+        chat.reply_quote = reply_quote_cut(
+            target.message or _QUOTE_LABELS.get(target.message_type, "[message]")
+        )
     if upload is not None:
         chat.message_type = _message_type_for(_check_upload(upload))
         chat.local_file.save(upload.name, upload, save=False)
@@ -200,6 +241,7 @@ def deliveries_claim(*, limit: int, lease: timedelta = timedelta(seconds=60)) ->
             else "",
             parts_sent=chat.delivery_parts_sent,
             attempts=chat.delivery_attempts + 1,
+            reply_to_message_id=chat.reply_to_message_id,
         )
         for chat in claimed
     ]
