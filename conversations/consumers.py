@@ -1,12 +1,14 @@
 """The console's websocket: live frames for one signed-in agent, rendered in its language.
 
 A connection joins only its own agent's group (and the admins' group for an ADMIN),
-so a CS never receives another agent's sessions. The browser may ask for one thing
-back: marking a conversation read, checked like the HTTP view.
+so a CS never receives another agent's sessions. The browser may ask two things
+back, each checked like the HTTP views: marking a conversation read, and showing the
+client Telegram's "typing…" while the agent writes a reply.
 """
 
 import asyncio
 import logging
+import time
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
@@ -28,6 +30,8 @@ logger = logging.getLogger(__name__)
 
 # Close code for "not signed in": the page reloads and lands on the login form.
 CLOSE_UNAUTHENTICATED = 4401
+# Telegram shows "typing…" for up to 5 s: one request per session per 4 s keeps it on.
+TYPING_INTERVAL = 4.0
 
 
 class ConsoleConsumer(AsyncJsonWebsocketConsumer):
@@ -45,6 +49,7 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):
         self.session_digest = session_key and events.session_key_digest(session_key)
         self.language = self._language()
         self.csrf_token = self._csrf_token()
+        self.typing_sent: dict[str, float] = {}  # session id → when typing was last relayed
         self.joined = [events.GROUP_ALL, events.agent_group(user.pk)]
         if user.is_admin:
             self.joined.append(events.GROUP_ADMINS)
@@ -117,6 +122,9 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):
         await self.receive_json(content, **kwargs)
 
     async def receive_json(self, content: dict, **kwargs) -> None:
+        if isinstance(content, dict) and content.get("action") == "typing":
+            await self._typing(content.get("session_id"))
+            return
         if not isinstance(content, dict) or content.get("action") != "read":
             action = content.get("action") if isinstance(content, dict) else None
             logger.warning(
@@ -136,6 +144,51 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):
             return False
         services.chat_mark_read(session=session)
         return True
+
+    async def _typing(self, session_id: object) -> None:
+        """Ask the delivery worker to show "typing…" to the session's client.
+
+        At most once per TYPING_INTERVAL per session: a browser sends a frame per
+        keystroke, and only the first in each interval costs a query.
+        """
+        if not isinstance(session_id, str):
+            await self._send_error(_("No such session."))
+            return
+        now = time.monotonic()
+        if now - self.typing_sent.get(session_id, float("-inf")) < TYPING_INTERVAL:
+            return
+        found, telegram_chat_id = await self._typing_target(session_id)
+        if not found:
+            await self._send_error(_("No such session."))
+            return
+        if telegram_chat_id is None:
+            return  # ended, or the client blocked the bot: nobody to show it to
+        if len(self.typing_sent) > 100:
+            self.typing_sent = {
+                key: at for key, at in self.typing_sent.items() if now - at < TYPING_INTERVAL
+            }
+        self.typing_sent[session_id] = now
+        request = {
+            "type": "chat.action",
+            "telegram_chat_id": telegram_chat_id,
+            "action": "typing",
+            "sent_at": time.time(),
+        }
+        try:
+            await self.channel_layer.send(events.CHAT_ACTIONS_CHANNEL, request)
+        except Exception as error:  # full (no worker receiving) or Redis down: a hint lost
+            logger.info("typing in session %s not relayed: %r", session_id, error)
+
+    @database_sync_to_async
+    def _typing_target(self, session_id: str) -> tuple[bool, int | None]:
+        """(whether the agent may see the session, the Telegram chat to signal or None)."""
+        try:
+            session = session_get_for_agent(user=self.user, session_id=session_id)
+        except Session.DoesNotExist:
+            return False, None
+        if session.status != Session.Status.ACTIVE or session.client.unreachable_since:
+            return True, None
+        return True, int(session.client.telegram_id)
 
     async def _send_error(self, message: str) -> None:
         await self.send_json({"events": [{"kind": "error", "message": message}]})
@@ -176,13 +229,15 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):
                 "status": session.status,
                 "cs_id": session.cs_id,
                 "unread": session.unread_count,
+                "unreachable": session.client.unreachable_since is not None,
                 "html": html,
             }
         return event  # queue, presence, session_gone: plain values
 
 
 def render_chat(chat: Chat, *, csrf_token: str) -> str:
-    context = {"chat": chat, "session_id": chat.session_id, "csrf_token": csrf_token}
+    # A pushed album part comes alone; the page puts it into its album's grid.
+    context = {"chat": chat, "parts": [chat], "session_id": chat.session_id, "csrf_token": csrf_token}
     return render_to_string("console/_message.html", context)
 
 

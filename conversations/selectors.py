@@ -221,3 +221,25 @@ def agent_list_for_transfer(*, session: Session) -> QuerySet[User]:
 def agent_list() -> QuerySet[User]:
     """Every active CS agent, for an ADMIN's filters and assignments."""
     return User.objects.filter(role=User.Role.CS, is_active=True).order_by("name")
+
+
+def agent_loads() -> QuerySet[User]:
+    """Every active CS agent with `status_online` and `active_sessions` (its number of
+    ACTIVE sessions), for the admins' load panel: one query, whatever the agents."""
+    return (
+        User.objects.filter(role=User.Role.CS, is_active=True)
+        .annotate(
+            active_sessions=Count("sessions", filter=Q(sessions__status=Session.Status.ACTIVE))
+        )
+        .order_by("name", "id")
+    )
+
+
+def agent_active_session_count(*, agent: User) -> int:
+    """The agent's ACTIVE sessions: its load, against MAX_ACTIVE_SESSIONS_PER_CS."""
+    return Session.objects.filter(cs=agent, status=Session.Status.ACTIVE).count()
+
+
+def client_session_count(*, client_id: str) -> int:
+    """Every session the client ever had, whoever served it: the client pane's count."""
+    return Session.objects.filter(client_id=client_id).count()

@@ -17,12 +17,15 @@ from django.views.decorators.http import require_GET, require_POST
 
 from conversations import services
 from conversations.forms import AgentChoiceForm, PresenceForm, ReplyForm, SessionFilterForm
+from conversations.limits import TELEGRAM_TEXT_LIMIT
 from conversations.models import Chat, Session
+from conversations.presentation import message_entries
 from conversations.selectors import (
     agent_list,
     agent_list_for_transfer,
     chat_get_for_agent,
     chat_page_for_session,
+    client_session_count,
     session_get_for_agent,
     session_history_for_client,
     session_list_page,
@@ -39,8 +42,22 @@ def _session_or_404(request: HttpRequest, session_id: str) -> Session:
         raise Http404(_("No such session.")) from None
 
 
-def _to_session(session: Session) -> HttpResponse:
+def _to_session(request: HttpRequest, session: Session) -> HttpResponse:
+    """After an action: the fresh conversation (htmx), or a redirect to it (a plain form)."""
+    if request.htmx:
+        return _render_workspace(
+            request, session_get_for_agent(user=request.user, session_id=session.pk)
+        )
     return redirect("console:session", session_id=session.pk)
+
+
+def _to_workspace(request: HttpRequest) -> HttpResponse:
+    """After the agent lost the session: the empty workspace, at its own address."""
+    if request.htmx:
+        response = _render_workspace(request, None)
+        response["HX-Push-Url"] = reverse("console:sessions")
+        return response
+    return redirect("console:sessions")
 
 
 def _flash_errors(request: HttpRequest, error: ValidationError) -> None:
@@ -48,16 +65,15 @@ def _flash_errors(request: HttpRequest, error: ValidationError) -> None:
         messages.error(request, text)
 
 
-@require_GET
-@login_required
-def session_list(request: HttpRequest) -> HttpResponse:
+def _list_context(request: HttpRequest) -> dict:
+    """The session list pane: filters, one page of rows, the waiting queue."""
     user = request.user
     agents = list(agent_list()) if user.is_admin else []
     filter_form = SessionFilterForm(request.GET, agents=agents)
     filters = filter_form.filters()
     page = session_list_page(user=user, number=request.GET.get("page"), **filters)
     waiting = session_waiting_queue()
-    context = {
+    return {
         "filter_form": filter_form,
         "order": filters["order"],
         # New rows are pushed into the first page of an unfiltered list only; any
@@ -74,7 +90,6 @@ def session_list(request: HttpRequest) -> HttpResponse:
         else "",
         "query_without_page": _query_without_page(request),
     }
-    return render(request, "console/session_list.html", context)
 
 
 def _query_without_page(request: HttpRequest) -> str:
@@ -83,19 +98,47 @@ def _query_without_page(request: HttpRequest) -> str:
     return query.urlencode()
 
 
-def _render_session(
-    request: HttpRequest, session: Session, reply_form: ReplyForm | None = None, status: int = 200
-) -> HttpResponse:
+def _session_context(
+    request: HttpRequest, session: Session, reply_form: ReplyForm | None = None
+) -> dict:
+    """The open conversation and its client pane."""
     chats, has_older = chat_page_for_session(session=session, before=request.GET.get("before"))
-    context = {
+    history = list(session_history_for_client(user=request.user, session=session))
+    return {
         "session": session,
-        "chats": chats,
+        "entries": message_entries(chats),
         "has_older": has_older,
+        "oldest_chat_id": chats[0].pk if chats else "",
         "reply_form": reply_form or ReplyForm(),
         "transfer_agents": list(agent_list_for_transfer(session=session)),
-        "history": list(session_history_for_client(user=request.user, session=session)),
+        "history": history,
+        "client_session_count": client_session_count(client_id=session.client_id),
+        "telegram_text_limit": TELEGRAM_TEXT_LIMIT,
     }
-    return render(request, "console/session_detail.html", context, status=status)
+
+
+def _wants_fragment(request: HttpRequest) -> bool:
+    """An htmx swap of #work; a history restore (back/forward) wants the whole page."""
+    return bool(request.htmx) and not request.htmx.history_restore_request
+
+
+def _render_workspace(
+    request: HttpRequest,
+    session: Session | None,
+    reply_form: ReplyForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    context = _session_context(request, session, reply_form) if session else {}
+    if _wants_fragment(request):
+        return render(request, "console/_work.html", context, status=status)
+    context.update(_list_context(request))
+    return render(request, "console/workspace.html", context, status=status)
+
+
+@require_GET
+@login_required
+def session_list(request: HttpRequest) -> HttpResponse:
+    return _render_workspace(request, None)
 
 
 @require_GET
@@ -103,7 +146,7 @@ def _render_session(
 def session_detail(request: HttpRequest, session_id: str) -> HttpResponse:
     session = _session_or_404(request, session_id)
     services.chat_mark_read(session=session)
-    return _render_session(request, session)
+    return _render_workspace(request, session)
 
 
 @require_POST
@@ -118,13 +161,19 @@ def session_reply(request: HttpRequest, session_id: str) -> HttpResponse:
                 agent=request.user,
                 text=form.cleaned_data["text"],
                 upload=form.cleaned_data["file"],
+                **_reply_target(form),
             )
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            return _to_session(session)
-    # The page again, with the agent's text kept and the reason shown.
-    return _render_session(request, session, reply_form=form, status=400)
+            return _to_session(request, session)
+    # The conversation again, with the agent's text kept and the reason shown.
+    return _render_workspace(request, session, reply_form=form, status=400)
+
+
+def _reply_target(form: ReplyForm) -> dict:
+    reply_to = form.cleaned_data.get("reply_to")
+    return {"reply_to_chat_id": reply_to} if reply_to else {}
 
 
 @require_POST
@@ -132,7 +181,7 @@ def session_reply(request: HttpRequest, session_id: str) -> HttpResponse:
 def session_read(request: HttpRequest, session_id: str) -> HttpResponse:
     session = _session_or_404(request, session_id)
     services.chat_mark_read(session=session)
-    return _to_session(session)
+    return _to_session(request, session)
 
 
 @require_POST
@@ -141,7 +190,7 @@ def session_end(request: HttpRequest, session_id: str) -> HttpResponse:
     session = _session_or_404(request, session_id)
     services.session_end(session=session)
     messages.success(request, _("The session has ended."))
-    return _to_session(session)
+    return _to_session(request, session)
 
 
 @require_POST
@@ -151,19 +200,19 @@ def session_transfer(request: HttpRequest, session_id: str) -> HttpResponse:
     form = AgentChoiceForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Choose an agent to transfer to."))
-        return _to_session(session)
+        return _to_session(request, session)
     try:
         services.session_transfer(session=session, to_agent=form.cleaned_data["agent"])
     except ValidationError as error:
         _flash_errors(request, error)
-        return _to_session(session)
+        return _to_session(request, session)
     messages.success(
         request, _("Transferred to %(name)s.") % {"name": form.cleaned_data["agent"].name}
     )
     # A CS who gave the session away may no longer open it.
     if request.user.is_admin:
-        return _to_session(session)
-    return redirect("console:sessions")
+        return _to_session(request, session)
+    return _to_workspace(request)
 
 
 @require_POST
@@ -201,7 +250,7 @@ def chat_retry(request: HttpRequest, session_id: str, chat_id: str) -> HttpRespo
         services.chat_retry_delivery(chat=chat)
     except ValidationError as error:
         _flash_errors(request, error)
-    return _to_session(session)
+    return _to_session(request, session)
 
 
 @require_POST

@@ -41,7 +41,7 @@ def production_serve(tmp_path_factory):
         yield base
 
 
-@pytest.mark.parametrize("path", ["/static/console/console.css", "/static/console/live.js"])
+@pytest.mark.parametrize("path", ["/static/console/console.css", "/static/console/workspace.js"])
 def test_serve_without_collectstatic_serves_the_consoles_css_and_js(production_serve, path):
     status, body = _get(production_serve + path)
 
