@@ -32,6 +32,9 @@ GROUP_ALL = "console.all"
 GROUP_ADMINS = "console.admins"
 # The consumer's handler for every frame: `console_events`.
 FRAME_TYPE = "console.events"
+# A normal (not group) channel: consoles send agents' typing to it, and one delivery
+# worker receives each request and shows Telegram's "typing…" to the client.
+CHAT_ACTIONS_CHANNEL = "telegram.chat_actions"
 
 
 def agent_group(agent_id: str) -> str:
@@ -170,7 +173,8 @@ def _frames(changes: _Changes) -> dict[str, list[dict]]:
     if changes.queue:
         frames[GROUP_ALL].append({"kind": "queue", "waiting": session_waiting_queue().count()})
     for agent_id, online in changes.presence.items():
-        frames[agent_group(agent_id)].append({"kind": "presence", "online": online})
+        # Admins too: their workspace shows every agent's state and load.
+        send(agent_id, {"kind": "presence", "agent_id": agent_id, "online": online})
     for agent_id, sessions in changes.signed_out.items():
         for session in sessions:
             frames[agent_group(agent_id)].append({"kind": "signed_out", "session": session})
@@ -223,7 +227,11 @@ def session_to_wire(session: Session) -> dict:
         "status": session.status,
         "created_at": _when(session.created_at),
         "last_activity_at": _when(session.last_activity_at),
-        "client": {"name": session.client.name, "username": session.client.username},
+        "client": {
+            "name": session.client.name,
+            "username": session.client.username,
+            "unreachable_since": _when(session.client.unreachable_since),
+        },
         "cs_id": session.cs_id,
         "cs_name": session.cs.name if session.cs else None,
         "unread_count": session.unread_count,
@@ -239,7 +247,13 @@ def session_from_wire(data: dict) -> Session:
         status=data["status"],
         created_at=parse_datetime(data["created_at"]),
         last_activity_at=parse_datetime(data["last_activity_at"]),
-        client=Client(**data["client"]),
+        client=Client(
+            **{
+                **data["client"],
+                "unreachable_since": data["client"]["unreachable_since"]
+                and parse_datetime(data["client"]["unreachable_since"]),
+            }
+        ),
         cs_id=data["cs_id"],
     )
     session.cs = User(id=data["cs_id"], name=data["cs_name"]) if data["cs_id"] else None

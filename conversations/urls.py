@@ -1,6 +1,6 @@
 from django.urls import path
 
-from conversations import alert_views, views
+from conversations import alert_views, panel_views, views
 
 app_name = "console"
 
@@ -8,6 +8,8 @@ urlpatterns = [
     path("", views.session_list, name="sessions"),
     path("alerts/", alert_views.alerts_set, name="alerts"),
     path("presence/", views.presence_set, name="presence"),
+    path("load/", panel_views.my_load, name="load"),
+    path("agents/", panel_views.agents_panel, name="agents"),
     path("sessions/<str:session_id>/", views.session_detail, name="session"),
     path("sessions/<str:session_id>/reply/", views.session_reply, name="reply"),
     path("sessions/<str:session_id>/read/", views.session_read, name="read"),

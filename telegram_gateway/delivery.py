@@ -1,16 +1,20 @@
 """The delivery worker: sends PENDING replies and notices, in order per session, paced.
 
-It runs inside `runbot` (or alone as `manage.py deliver` for webhook deployments).
+It runs inside `runbot` (or alone as `manage.py deliver` for webhook deployments),
+and also relays agents' typing to Telegram as chat actions.
 """
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 
 from aiogram import Bot
+from aiogram.exceptions import TelegramRetryAfter
+from channels.layers import get_channel_layer
 from django.conf import settings
 
-from conversations import services
+from conversations import events, services
 from conversations.services import Delivery
 from telegram_gateway.db import TRANSIENT_DATABASE_ERRORS, call_service
 from telegram_gateway.pacing import pacer
@@ -21,6 +25,10 @@ logger = logging.getLogger(__name__)
 
 # Seconds in-flight sends get to finish at shutdown; the rest are handed back.
 SHUTDOWN_GRACE = 5.0
+# "typing…" shows for up to 5 s: one action per chat per 4 s keeps it on, and a
+# request older than that describes typing that may have stopped.
+CHAT_ACTION_INTERVAL = 4.0
+CHAT_ACTIONS_IN_FLIGHT = 32  # beyond this (Telegram slow), typing is dropped, not queued
 
 
 class DeliveryWorker:
@@ -43,10 +51,12 @@ class DeliveryWorker:
 
         services.delivery_due.connect(on_due, weak=False)
         sweeper = asyncio.create_task(self._sweep_presence())
+        relay = asyncio.create_task(self._relay_chat_actions())
         try:
             await self._loop(wake)
         finally:
             sweeper.cancel()
+            relay.cancel()
             services.delivery_due.disconnect(on_due)
             await self._shut_down()
 
@@ -62,6 +72,63 @@ class DeliveryWorker:
                 await call_service(services.agent_presence_sweep)
             except TRANSIENT_DATABASE_ERRORS as error:
                 logger.warning("cannot sweep agents' presence (%s)", error)
+
+    async def _relay_chat_actions(self) -> None:
+        """Show clients "typing…" while agents write, as consoles ask (see consumers.py).
+
+        Best effort: a stale or repeated request is dropped, and a Bot API error is
+        logged, never raised. Nothing to do without a channel layer.
+        """
+        layer = get_channel_layer()
+        if layer is None:
+            return
+        last_sent: dict[int, float] = {}
+        sending: set[asyncio.Task] = set()
+        try:
+            while not self.stop.is_set():
+                try:
+                    request = await layer.receive(events.CHAT_ACTIONS_CHANNEL)
+                except Exception as error:  # Redis down: try again soon
+                    logger.warning("cannot receive chat actions (%r)", error)
+                    await asyncio.sleep(1)
+                    continue
+                try:
+                    chat_id, action = int(request["telegram_chat_id"]), str(request["action"])
+                    sent_at = float(request["sent_at"])
+                except (KeyError, TypeError, ValueError):
+                    logger.warning("malformed chat action request ignored: %.80r", request)
+                    continue
+                now = time.monotonic()
+                if (
+                    time.time() - sent_at > CHAT_ACTION_INTERVAL
+                    or now - last_sent.get(chat_id, float("-inf")) < CHAT_ACTION_INTERVAL
+                    or len(sending) >= CHAT_ACTIONS_IN_FLIGHT
+                ):
+                    continue
+                if len(last_sent) > 10_000:
+                    last_sent = {
+                        c: t for c, t in last_sent.items() if now - t < CHAT_ACTION_INTERVAL
+                    }
+                last_sent[chat_id] = now
+                task = asyncio.create_task(self._send_chat_action(chat_id, action, sent_at))
+                sending.add(task)
+                task.add_done_callback(sending.discard)
+        finally:
+            for task in sending:
+                task.cancel()
+
+    async def _send_chat_action(self, chat_id: int, action: str, sent_at: float) -> None:
+        await pacer().wait_action_turn()
+        if time.time() - sent_at > CHAT_ACTION_INTERVAL:
+            return  # the replies' traffic held it too long: the typing may be over
+        try:
+            await self.bot.send_chat_action(chat_id, action)
+        except TelegramRetryAfter as error:
+            # Another process sends too; the chat's replies would get the same answer.
+            pacer().hold(chat_id, error.retry_after)
+            logger.warning("chat action to %s: asked to wait %s s", chat_id, error.retry_after)
+        except Exception as error:  # a blocked bot, a network error: typing is only a hint
+            logger.info("chat action to %s failed: %r", chat_id, error)
 
     async def _loop(self, wake: asyncio.Event) -> None:
         backoff = Backoff()
@@ -112,7 +179,10 @@ class DeliveryWorker:
                 self.failed += 1
                 logger.warning("reply %s failed for good: %s", delivery.chat_id, error.reason)
                 await self._record(
-                    services.delivery_mark_failed, chat_id=delivery.chat_id, reason=error.reason
+                    services.delivery_mark_failed,
+                    chat_id=delivery.chat_id,
+                    reason=error.reason,
+                    client_unreachable=error.client_unreachable,
                 )
                 return
             if error.retry_after:

@@ -29,6 +29,20 @@ class SendPacer:
         if slot > now:
             await asyncio.sleep(slot - now)
 
+    async def wait_action_turn(self) -> None:
+        """A slot for a chat action ("typing…"): one of the bot's overall rate only.
+
+        Telegram (and the emulator, see telegram_emulator/limits.py) do not count chat
+        actions against a chat's message limit, so an action leaves the chat's slot to
+        the reply it announces; it still spends the overall rate, the budget every
+        request of the bot shares.
+        """
+        now = asyncio.get_running_loop().time()
+        slot = max(now, self._next_any)
+        self._next_any = slot + self.gap
+        if slot > now:
+            await asyncio.sleep(slot - now)
+
     def hold(self, chat_id: int, seconds: float) -> None:
         """Telegram said 429 anyway (another process sends too): wait as long as it asks."""
         until = asyncio.get_running_loop().time() + seconds

@@ -28,11 +28,23 @@ PHOTO_LIMIT_BYTES = 10 * 2**20  # larger images go as documents
 
 
 class TransportError(Exception):
-    """A send Telegram did not accept: `permanent` ones are not retried."""
+    """A send Telegram did not accept: `permanent` ones are not retried.
 
-    def __init__(self, reason: str, *, permanent: bool, retry_after: float | None = None) -> None:
+    `client_unreachable`: Telegram will refuse every send to this client (a 403: it
+    blocked the bot or its account is gone) until the client writes again.
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        permanent: bool,
+        retry_after: float | None = None,
+        client_unreachable: bool = False,
+    ) -> None:
         super().__init__(reason)
         self.reason, self.permanent, self.retry_after = reason, permanent, retry_after
+        self.client_unreachable = client_unreachable
 
 
 class FatalBotAPIError(Exception):
@@ -65,6 +77,7 @@ def classify(error: Exception) -> TransportError:
         return TransportError(
             f"Telegram refused: the client blocked the bot or left ({error.message})",
             permanent=True,
+            client_unreachable=True,
         )
     if isinstance(error, TelegramEntityTooLarge):
         return TransportError("Telegram refused: the file is too large", permanent=True)

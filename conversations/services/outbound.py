@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from conversations import events
-from conversations.models import Chat, Session
+from conversations.models import Chat, Client, Session
 from conversations.services.activity import chats_insert
 from conversations.services.files import chat_file_url
 from conversations.services.replies import reply_quote_cut
@@ -92,6 +92,11 @@ def _check_upload(upload: UploadedFile) -> str:
     return content_type
 
 
+def unreachable_reason() -> str:
+    """Why a reply cannot reach its client: Telegram answered 403 (it blocked the bot)."""
+    return _("unreachable: the client blocked the bot")
+
+
 def _notify_due() -> None:
     transaction.on_commit(lambda: delivery_due.send(sender=Chat))
 
@@ -139,6 +144,9 @@ def chat_send(
     session = Session.objects.select_for_update().get(pk=session.pk)
     if session.status != Session.Status.ACTIVE:
         raise ValidationError(_("This session has ended."), code="ended")
+    if Client.objects.filter(pk=session.client_id, unreachable_since__isnull=False).exists():
+        # Telegram would refuse it: the client hears nothing until it writes again.
+        raise ValidationError(unreachable_reason(), code="unreachable")
     chat = _outgoing(session, text)
     if reply_to_chat_id:
         target = _reply_target(session, reply_to_chat_id)
@@ -276,13 +284,34 @@ def delivery_mark_sent(
     _notify_due()  # the session's next reply may go now
 
 
-def delivery_mark_failed(*, chat_id: str, reason: str) -> None:
-    """Give up on a reply Telegram refuses for good (blocked bot, bad request)."""
+@transaction.atomic
+def delivery_mark_failed(*, chat_id: str, reason: str, client_unreachable: bool = False) -> None:
+    """Give up on a reply Telegram refuses for good (blocked bot, bad request).
+
+    `client_unreachable` (a 403): Telegram will refuse every send to the client, so
+    the client is marked unreachable, which its ACTIVE session shows and which
+    refuses new replies until the client writes again.
+    """
+    if client_unreachable:
+        reason = unreachable_reason()
+        _client_mark_unreachable(chat_id=chat_id)
     if Chat.objects.filter(pk=chat_id, delivery_status=Status.SENDING).update(
         delivery_status=Status.FAILED, delivery_error=reason[:255], next_attempt_at=None
     ):
         events.chats_changed([chat_id])
     _notify_due()
+
+
+def _client_mark_unreachable(*, chat_id: str) -> None:
+    client_id = Chat.objects.filter(pk=chat_id).values_list("session__client_id", flat=True)
+    marked = Client.objects.filter(pk__in=client_id, unreachable_since__isnull=True).update(
+        unreachable_since=timezone.now()
+    )
+    if marked:  # already marked: its session showed it then
+        for session in Session.objects.filter(
+            client_id__in=client_id, status=Session.Status.ACTIVE
+        ).only("pk", "cs_id"):
+            events.session_changed(session)
 
 
 def delivery_retry_later(*, chat_id: str, reason: str, retry_after: float | None = None) -> None:
