@@ -71,8 +71,7 @@ class TestSessionList:
         assert (row.unread_count, row.last_message) == (2, "answer")
         body = response.content.decode()
         assert "@dana" in body and "answer" in body
-        badge = '<span class="badge" title="unread">2<span class="visually-hidden"> unread</span>'
-        assert badge in body
+        assert '<span class="badge" title="unread">2</span>' in body
 
     def test_the_preview_is_the_last_real_message_not_a_notice(self, client, cs_user):
         session = make_session(cs=cs_user, name="Eka")
