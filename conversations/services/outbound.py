@@ -118,7 +118,7 @@ def _reply_target(session: Session, chat_id: str) -> Chat:
     )
     if target is None:
         raise ValidationError(
-            _("The message you answer is not one this conversation's client has received."),
+            _("You can only answer a message of this conversation that reached Telegram."),
             code="reply_target",
         )
     return target
