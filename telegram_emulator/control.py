@@ -230,6 +230,36 @@ class EmulatorControls(EmulatorCore):
         content = self._captioned({"photo": sizes}, caption, caption_entities)
         return self._inject(user_id, content, token=token, extra=extra)
 
+    def inject_album(
+        self,
+        user_id: int,
+        items: list[FileSource],
+        caption: str | None = None,
+        *,
+        kind: str = "photo",
+        media_group_id: str | None = None,
+        token: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Queue an album as Telegram sends one: a message per item (2 to 10), all with
+        one ``media_group_id``, the caption on the first. ``kind``: photo, video or
+        document. Returns the updates, in order."""
+        if not 2 <= len(items) <= 10:
+            raise ValueError("an album holds 2 to 10 items")
+        if kind not in ("photo", "video", "document"):
+            raise ValueError("an album holds photos, videos or documents")
+        group = media_group_id or str(random.randrange(10**17, 10**18))  # noqa: S311
+        inject = getattr(self, f"inject_{kind}")
+        return [
+            inject(
+                user_id,
+                data,
+                caption=caption if index == 0 else None,
+                token=token,
+                media_group_id=group,
+            )
+            for index, data in enumerate(items)
+        ]
+
     def inject_document(
         self,
         user_id: int,

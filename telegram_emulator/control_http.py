@@ -2,8 +2,8 @@
 
 A bot run as a subprocess, a benchmark or a sandbox page cannot call Python methods, so the
 same controls are offered as JSON endpoints. Bytes travel base64-encoded in ``*_b64`` keys
-(``data_b64`` → ``data``). Answers are ``{"ok": true, "result": ...}`` or
-``{"ok": false, "error": "..."}`` with status 400/404.
+(``data_b64`` → ``data``; an album's ``items_b64`` is a list of them). Answers are
+``{"ok": true, "result": ...}`` or ``{"ok": false, "error": "..."}`` with status 400/404.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ INJECT_KINDS = frozenset(
         "message",
         "group_message",
         "photo",
+        "album",
         "document",
         "video",
         "animation",
@@ -76,6 +77,8 @@ def _decode_bytes(body: dict[str, Any]) -> dict[str, Any]:
     for key, value in body.items():
         if key.endswith("_b64") and isinstance(value, str):
             out[key.removesuffix("_b64")] = base64.b64decode(value, validate=True)
+        elif key.endswith("_b64") and isinstance(value, list):  # an album's items
+            out[key.removesuffix("_b64")] = [base64.b64decode(v, validate=True) for v in value]
         else:
             out[key] = value
     return out

@@ -155,3 +155,23 @@ def test_cli_serves_until_sigterm():
         assert process.wait(10) == 0
         process.stdout.close()
         process.stderr.close()
+
+
+def test_an_album_arrives_as_one_message_per_item_sharing_its_id(emulator, bot_token):
+    emulator.add_user(42, "Alice")
+    updates = emulator.inject_album(42, [b"\x89PNG one", b"\x89PNG two", b"\x89PNG 3"], "trip")
+    control = f"{emulator.base_url}/_emulator"
+    over_http = call(
+        f"{control}/inject/album",
+        {"user_id": 42, "items_b64": ["iVBORw==", "iVBORw=="], "kind": "document"},
+    )["result"]
+
+    messages = [u["message"] for u in updates]
+    assert len({m["media_group_id"] for m in messages}) == 1
+    assert [m.get("caption") for m in messages] == ["trip", None, None]
+    assert all(m["photo"] for m in messages)
+    assert len({m["message_id"] for m in messages}) == 3
+    assert [u["message"]["document"]["file_name"] for u in over_http] == ["document.bin"] * 2
+    assert over_http[0]["message"]["media_group_id"] != messages[0]["media_group_id"]
+    with pytest.raises(ValueError, match="2 to 10"):
+        emulator.inject_album(42, [b"\x89PNG alone"])

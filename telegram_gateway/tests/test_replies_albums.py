@@ -130,11 +130,7 @@ class TestAlbums:
     def test_an_album_is_stored_as_one_chat_per_part_with_its_id(
         self, emulator, running_bot, budi, agent
     ):
-        updates = [
-            emulator.inject_photo(budi, PHOTO, caption="the box", media_group_id="13579"),
-            emulator.inject_photo(budi, PHOTO, media_group_id="13579"),
-            emulator.inject_photo(budi, PHOTO, media_group_id="13579"),
-        ]
+        updates = emulator.inject_album(budi, [PHOTO] * 3, "the box", media_group_id="13579")
         single = emulator.inject_photo(budi, PHOTO, caption="another")
 
         parts = [client_chat(injected_id(update)) for update in updates]
