@@ -107,24 +107,33 @@
     return parts;
   }
 
+  const LEADING_SPACE = new RegExp("^[" + PY_SPACE + "]+");
+
+  // The text as the server gets it: a form sends line breaks as CRLF, and Django's
+  // CharField strips it. Splitting anything else could count differently.
+  function submittedText(value) {
+    return value.replace(/\r\n|\r|\n/g, "\r\n").replace(LEADING_SPACE, "").replace(TRAILING_SPACE, "");
+  }
+
   function updateSplitNote() {
     const note = byId("reply-split-note");
     const box = byId("reply-text");
     if (!note || !box) return;
     const limit = parseInt(formText("textLimit", ""), 10) || DEFAULT_TEXT_LIMIT;
-    if (box.value.length <= limit) {
+    const text = submittedText(box.value);
+    if (text.length <= limit) {
       if (note.textContent) note.textContent = "";
       return;
     }
     // A file goes first, as its own message, when the text is too long for a caption.
     const input = byId("reply-file");
     const withFile = input && input.files && input.files.length ? 1 : 0;
-    const count = splitText(box.value, limit).length + withFile;
-    const text =
+    const count = splitText(text, limit).length + withFile;
+    const says =
       count === 1
         ? formText("splitOne", "Will be sent as 1 message")
         : formText("splitMany", "Will be sent as %(n)s messages").replace("%(n)s", String(count));
-    if (note.textContent !== text) note.textContent = text;
+    if (note.textContent !== says) note.textContent = says;
   }
 
   // Attachments -----------------------------------------------------------------
@@ -229,7 +238,13 @@
       node.dataset.composer = "";
       target.append(node);
     }
-    target.hidden = false;
+    setHidden(target, false);
+  }
+
+  // `hidden`, and display too: a stylesheet's `display` on the element outranks `hidden`.
+  function setHidden(element, hidden) {
+    element.hidden = hidden;
+    element.style.display = hidden ? "none" : "";
   }
 
   function clearReplyTarget() {
@@ -238,7 +253,7 @@
     if (field) field.value = "";
     if (target) {
       target.querySelectorAll("[data-composer]").forEach((node) => node.remove());
-      target.hidden = true;
+      setHidden(target, true);
     }
   }
 
@@ -303,6 +318,8 @@
       // The server kept it (a refused send): show what it is.
       const message = byId("chat-" + field.value);
       showReplyTarget(field.value, message ? message.dataset.quote || "" : "");
+    } else {
+      clearReplyTarget();
     }
     updateSplitNote();
   }
