@@ -237,7 +237,12 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):
 
 def render_chat(chat: Chat, *, csrf_token: str) -> str:
     # A pushed album part comes alone; the page puts it into its album's grid.
-    context = {"chat": chat, "parts": [chat], "session_id": chat.session_id, "csrf_token": csrf_token}
+    context = {
+        "chat": chat,
+        "parts": [chat],
+        "session_id": chat.session_id,
+        "csrf_token": csrf_token,
+    }
     return render_to_string("console/_message.html", context)
 
 

@@ -19,6 +19,7 @@ from conversations import services
 from conversations.forms import AgentChoiceForm, PresenceForm, ReplyForm, SessionFilterForm
 from conversations.limits import TELEGRAM_TEXT_LIMIT
 from conversations.models import Chat, Session
+from conversations.panel_views import agents_panel_context, my_load_context
 from conversations.presentation import message_entries
 from conversations.selectors import (
     agent_list,
@@ -89,6 +90,8 @@ def _list_context(request: HttpRequest) -> dict:
         if user.is_admin
         else "",
         "query_without_page": _query_without_page(request),
+        # Load at a glance: an ADMIN sees every agent's, a CS its own against the cap.
+        **(agents_panel_context() if user.is_admin else my_load_context(user)),
     }
 
 

@@ -387,3 +387,31 @@
     afterWorkChanged();
   }
 })();
+
+// Load at a glance: my active sessions (top bar) and, for an admin, every agent's
+// state and load. Fragments from the server, asked again at most once a second
+// while sessions or presence change.
+(function () {
+  "use strict";
+  const pending = new Set();
+  let timer = null;
+
+  function refresh() {
+    timer = null;
+    for (const id of pending) {
+      const element = document.getElementById(id);
+      if (element && window.htmx) {
+        htmx.ajax("GET", element.dataset.url, { target: "#" + id, swap: "outerHTML" });
+      }
+    }
+    pending.clear();
+  }
+
+  document.addEventListener("workspace:push", (event) => {
+    const kind = event.detail.event.kind;
+    if (!["session", "session_gone", "presence", "refreshed"].includes(kind)) return;
+    pending.add("my-load");
+    if (kind !== "session_gone") pending.add("agents-panel");
+    if (!timer) timer = window.setTimeout(refresh, 1000);
+  });
+})();
