@@ -204,6 +204,8 @@ def chat_to_wire(chat: Chat) -> dict:
         "created_at": _when(chat.created_at),
         "edited_at": _when(chat.edited_at),
         "reply_target_id": getattr(chat, "reply_target_id", None),
+        # Whether the console may offer "Reply": Telegram answers only messages it holds.
+        "telegram_message_id": chat.telegram_message_id,
     }
 
 
