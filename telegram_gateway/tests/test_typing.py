@@ -129,12 +129,15 @@ async def test_replies_and_typing_together_get_no_429(emulator, bot_token, agent
     sessions = [await open_session(emulator, cs1, 8100 + n) for n in range(20)]
     console = await connected(cs1)
     send = database_sync_to_async(services.chat_send)
+    replies = [
+        await send(session=session, agent=cs1, text=f"part {n}")
+        for session in sessions
+        for n in (1, 2)
+    ]
 
     async with bot_on_this_loop(emulator, bot_token):
-        replies = []
-        for session in sessions:
+        for session in sessions:  # while the worker sends the replies
             await console.send_json_to(typing(session))
-            replies += [await send(session=session, agent=cs1, text=f"part {n}") for n in (1, 2)]
         await eventually(
             lambda: (
                 Chat.objects.filter(pk__in=[r.pk for r in replies], delivery_status="SENT").count()

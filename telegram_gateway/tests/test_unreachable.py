@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 import pytest
 from channels.db import database_sync_to_async
 from django.core.exceptions import ValidationError
-from django.db import connection
+from django.db import OperationalError, connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone, translation
 
@@ -51,8 +51,11 @@ async def eventually(condition, timeout: float = 10.0):
     """Await until `condition()` (sync, run in a thread: it reads the database) is truthy."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if result := await database_sync_to_async(condition)():
-            return result
+        try:
+            if result := await database_sync_to_async(condition)():
+                return result
+        except OperationalError:
+            pass  # SQLite's shared in-memory test database locks whole tables briefly
         await asyncio.sleep(0.05)
     raise AssertionError(f"condition not met within {timeout}s")
 
@@ -82,12 +85,12 @@ async def test_a_block_fails_the_reply_marks_the_client_and_tells_the_console(
     session = await database_sync_to_async(open_session)(emulator, agent, 7001)
     console = await connected(agent)
     emulator.block_user(7001)
+    reply = await database_sync_to_async(services.chat_send)(
+        session=session, agent=agent, text="are you there?"
+    )
     started = time.monotonic()
 
     async with bot_on_this_loop(emulator, bot_token):
-        reply = await database_sync_to_async(services.chat_send)(
-            session=session, agent=agent, text="are you there?"
-        )
         failed = await eventually(
             lambda: Chat.objects.filter(pk=reply.pk, delivery_status="FAILED").first()
         )
@@ -147,8 +150,8 @@ async def test_writing_again_clears_it_live(emulator, bot_token, agent):
         row = await next_events(console, "session", timeout=5)
         while row["unreachable"]:  # the pushes of the block come first
             row = await next_events(console, "session", timeout=5)
-        again = await database_sync_to_async(services.chat_send)(
-            session=session, agent=agent, text="welcome back"
+        again = await eventually(  # retried while SQLite's tables are locked
+            lambda: services.chat_send(session=session, agent=agent, text="welcome back")
         )
         sent = await eventually(
             lambda: Chat.objects.filter(pk=again.pk, delivery_status="SENT").first()
