@@ -480,6 +480,12 @@
     lastTyping.delete(sessionId);
   });
 
+  // An ended session takes no more replies: its draft would only fill the storage.
+  document.addEventListener("workspace:push", (event) => {
+    const push = event.detail && event.detail.event;
+    if (push && push.kind === "session" && push.status === "ENDED") forget(String(push.session_id));
+  });
+
   document.addEventListener("workspace:opened", restore);
   document.addEventListener("htmx:afterSettle", (event) => {
     if (event.target && event.target.id === "work") restore();
