@@ -138,7 +138,9 @@ def chat_send(
     `reply_to_chat_id`: a chat of this session the client sees in Telegram; the reply
     reaches the client as a Telegram reply to it.
     """
-    text = text.strip()
+    # Browsers post a textarea's line breaks as CRLF; Telegram's are LF, and a stray CR
+    # would count against the 4,096-character parts (even making an empty one).
+    text = text.replace("\r\n", "\n").replace("\r", "\n").strip()
     if not text and upload is None:
         raise ValidationError(_("Write a message or attach a file."), code="empty")
     session = Session.objects.select_for_update().get(pk=session.pk)

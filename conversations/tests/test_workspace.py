@@ -132,6 +132,15 @@ class TestActionsThroughHtmx:
             '<textarea name="text" id="reply-text"' in body and "On its way</textarea>" not in body
         )
 
+    def test_a_browsers_crlf_line_breaks_reach_telegram_as_lf(self, client, cs_user, session):
+        """A textarea posts CRLF; a stray CR would even make an empty Telegram part."""
+        client.force_login(cs_user)
+
+        client.post(url(session, "reply"), {"text": "Line one\r\nLine two\r\n"}, headers=HTMX)
+
+        reply = Chat.objects.get(session=session, sender_type=Chat.SenderType.CS)
+        assert reply.message == "Line one\nLine two"
+
     def test_a_reply_to_a_session_ended_meanwhile_says_why(self, client, cs_user, session):
         client.force_login(cs_user)
         Session.objects.filter(pk=session.pk).update(status=Session.Status.ENDED)

@@ -112,7 +112,7 @@
   // The text as the server gets it: a form sends line breaks as CRLF, and Django's
   // CharField strips it. Splitting anything else could count differently.
   function submittedText(value) {
-    return value.replace(/\r\n|\r|\n/g, "\r\n").replace(LEADING_SPACE, "").replace(TRAILING_SPACE, "");
+    return value.replace(/\r\n|\r/g, "\n").replace(LEADING_SPACE, "").replace(TRAILING_SPACE, "");
   }
 
   function updateSplitNote() {
