@@ -138,7 +138,7 @@ def reset_language():
 class TestConsoleLanguage:
     def heading(self, client, **headers) -> str:
         body = client.get("/console/", headers=headers).content.decode()
-        return re.search(r"<h1>(.*?)</h1>", body).group(1)
+        return re.search(r"<h1 id=\"list-title\">(.*?)</h1>", body).group(1)
 
     def test_a_user_who_chose_indonesian_gets_indonesian(self, client, cs_user):
         cs_user.language = "id"
