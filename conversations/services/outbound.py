@@ -185,7 +185,10 @@ def _outgoing(
 
 @transaction.atomic
 def chat_retry_delivery(*, chat: Chat) -> Chat:
-    """Queue a FAILED reply again (the console's retry button)."""
+    """Queue a FAILED reply again (the console's retry button); not while the client
+    has blocked the bot, where Telegram would only refuse it again."""
+    if Client.objects.filter(sessions__chats=chat.pk, unreachable_since__isnull=False).exists():
+        raise ValidationError(unreachable_reason(), code="unreachable")
     updated = Chat.objects.filter(pk=chat.pk, delivery_status=Status.FAILED).update(
         delivery_status=Status.PENDING,
         delivery_error="",

@@ -184,3 +184,24 @@ def test_writing_again_clears_it_in_the_service(agent):
     assert result.session.pk == session.pk
     assert Client.objects.get(pk=session.client_id).unreachable_since is None
     services.chat_send(session=session, agent=agent, text="welcome back")  # accepted now
+
+
+def test_retrying_a_failed_reply_is_refused_while_the_client_is_unreachable(agent):
+    session = blocked_client(agent, "7006")
+    failed = Chat.objects.create(
+        session=session,
+        sender_type=Chat.SenderType.CS,
+        message="hello?",
+        delivery_status=Chat.DeliveryStatus.FAILED,
+        delivery_error=REASON,
+    )
+
+    with pytest.raises(ValidationError) as refused:
+        services.chat_retry_delivery(chat=failed)
+
+    assert refused.value.code == "unreachable"
+    failed.refresh_from_db()
+    assert failed.delivery_status == Chat.DeliveryStatus.FAILED
+    # Once the client writes again, the same reply may go.
+    services.chat_record_incoming(incoming=incoming("7006", "I am back"))
+    assert services.chat_retry_delivery(chat=failed).delivery_status == "PENDING"
