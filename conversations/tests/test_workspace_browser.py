@@ -331,3 +331,21 @@ def test_axe_finds_no_serious_or_critical_violation(agent, new_context, telegram
         if violation["impact"] in ("serious", "critical")
     ]
     assert serious == [], results.generate_report()
+
+
+def test_load_at_a_glance_follows_sessions_and_presence_live(agent, new_context, telegram):  # noqa: F811
+    page = workspace(agent)
+    before = int(page.locator("#my-load").get_attribute("data-active"))
+    admin = log_in(new_context(), "admin@helpdesk.com", password="admin123")
+    wait_live(admin)
+    cs2_row = admin.locator("#agents-panel li", has_text="CS 2")
+    expect(cs2_row).to_contain_text("Offline")
+
+    client_writes(telegram, "Count me in", name="Load")
+    expect(page.locator("#my-load")).to_have_attribute("data-active", str(before + 1))
+    expect(page.locator("#my-load")).to_contain_text(f"{before + 1} active")
+
+    cs2 = log_in(new_context(), "cs2@helpdesk.com")
+    cs2.get_by_role("button", name="Go online").click()
+    expect(cs2_row).to_contain_text("Online")
+    assert not_reloaded(admin)
