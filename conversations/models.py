@@ -12,6 +12,25 @@ from django.utils.translation import gettext_lazy as _
 from helpdesk.ids import new_cuid
 
 
+class Label(models.Model):
+    """A tag admins define ("VIP", "refund") and agents put on clients."""
+
+    id = models.CharField(primary_key=True, max_length=25, default=new_cuid, editable=False)
+    name = models.CharField(_("name"), max_length=64, unique=True)
+    # "#rrggbb": the chip's colour in the workspace.
+    color = models.CharField(_("colour"), max_length=7, default="#1f65c1")
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+
+    class Meta:
+        db_table = "labels"
+        verbose_name = _("label")
+        verbose_name_plural = _("labels")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Client(models.Model):
     """A person writing to the bot, keyed by their Telegram user id."""
 
@@ -28,6 +47,33 @@ class Client(models.Model):
     # when the client writes again. While set, agents' replies are refused.
     unreachable_since = models.DateTimeField(
         _("unreachable since"), null=True, blank=True, db_default=None, editable=False
+    )
+    labels = models.ManyToManyField(
+        Label,
+        related_name="clients",
+        blank=True,
+        db_table="client_labels",
+        verbose_name=_("labels"),
+    )
+    # What agents keep about the person between conversations.
+    profile_note = models.TextField(_("profile note"), blank=True, default="", db_default="")
+    # Blocking: while `blocked` (and before `blocked_until`, when set) the client's
+    # updates are confirmed to Telegram but open no session and store no chat.
+    blocked = models.BooleanField(_("blocked"), default=False, db_default=False)
+    blocked_until = models.DateTimeField(_("blocked until"), null=True, blank=True, db_default=None)
+    block_reason = models.CharField(
+        _("block reason"), max_length=255, blank=True, default="", db_default=""
+    )
+    # Messages not stored because of a block or a flood: what the admin sees held back.
+    held_back_count = models.PositiveIntegerField(
+        _("messages held back"), default=0, db_default=0, editable=False
+    )
+    # When the client was last told it cannot write now (at most one such notice a day).
+    block_notice_at = models.DateTimeField(null=True, blank=True, db_default=None, editable=False)
+    # Flood control: set while the client writes faster than FLOOD_MAX_MESSAGES per
+    # FLOOD_WINDOW; the session shows "flooding" until then, and one notice is sent.
+    flooding_until = models.DateTimeField(
+        _("flooding until"), null=True, blank=True, db_default=None, editable=False
     )
 
     class Meta:
@@ -223,3 +269,40 @@ class Chat(models.Model):
 
     def __str__(self) -> str:
         return self.message[:60] or self.get_message_type_display()
+
+
+class ClientBlockEvent(models.Model):
+    """Every block and unblock: who, when, why (the audit trail of requirement 14.5)."""
+
+    class Action(models.TextChoices):
+        BLOCK = "BLOCK", _("Blocked")
+        UNBLOCK = "UNBLOCK", _("Unblocked")
+
+    id = models.CharField(primary_key=True, max_length=25, default=new_cuid, editable=False)
+    client = models.ForeignKey(
+        Client, on_delete=models.CASCADE, related_name="block_events", db_column="client_id"
+    )
+    action = models.CharField(_("action"), max_length=7, choices=Action)
+    # SET_NULL: removing an agent keeps the record of what it did.
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_column="by_id",
+        verbose_name=_("by"),
+    )
+    reason = models.CharField(_("reason"), max_length=255, blank=True, default="")
+    until = models.DateTimeField(_("until"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+
+    class Meta:
+        db_table = "client_block_events"
+        verbose_name = _("block record")
+        verbose_name_plural = _("block records")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["client", "created_at"], name="idx_block_events_client")]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} · {self.client} · {self.created_at:%Y-%m-%d %H:%M}"
