@@ -1,6 +1,7 @@
 """Writes to clients, sessions and chats. Every function is synchronous and
 transactional; async callers (the bot, consumers) wrap them with `sync_to_async`."""
 
+from conversations.services.blocking import client_block, client_is_blocked, client_unblock
 from conversations.services.clients import Sender
 from conversations.services.files import chat_file_url
 from conversations.services.incoming import (
@@ -50,7 +51,10 @@ __all__ = [
     "chat_record_incoming_many",
     "chat_retry_delivery",
     "chat_send",
+    "client_block",
+    "client_is_blocked",
     "client_notify",
+    "client_unblock",
     "deliveries_claim",
     "delivery_due",
     "delivery_mark_failed",
