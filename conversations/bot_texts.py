@@ -28,6 +28,8 @@ PLACEHOLDERS: dict[str, frozenset[str]] = {
     "ended": frozenset(),
     "nothing_to_end": frozenset(),
     "unsupported": frozenset(),
+    "blocked": frozenset(),
+    "flooding": frozenset(),
 }
 
 DEFAULT_TEXTS: dict[str, dict[str, str]] = {
@@ -46,6 +48,14 @@ DEFAULT_TEXTS: dict[str, dict[str, str]] = {
             "Sorry, we can't read this kind of message. Please send text, a photo, "
             "a file, a video or a location."
         ),
+        "blocked": (
+            "Sorry, you can't write to this help desk right now. Your messages are not "
+            "being received."
+        ),
+        "flooding": (
+            "You are sending messages too quickly. Please wait a minute; messages sent "
+            "meanwhile are not received."
+        ),
     },
     "id": {
         "greeting": (
@@ -63,6 +73,14 @@ DEFAULT_TEXTS: dict[str, dict[str, str]] = {
         "unsupported": (
             "Maaf, jenis pesan ini belum bisa kami baca. Silakan kirim teks, foto, "
             "berkas, video, atau lokasi."
+        ),
+        "blocked": (
+            "Maaf, saat ini Anda tidak dapat menulis ke layanan bantuan ini. Pesan Anda "
+            "tidak kami terima."
+        ),
+        "flooding": (
+            "Anda mengirim pesan terlalu cepat. Mohon tunggu sebentar; pesan yang dikirim "
+            "selama itu tidak kami terima."
         ),
     },
 }

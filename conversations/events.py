@@ -233,6 +233,8 @@ def session_to_wire(session: Session) -> dict:
             "name": session.client.name,
             "username": session.client.username,
             "unreachable_since": _when(session.client.unreachable_since),
+            # Flood control's mark: the list row and the header show "flooding" until then.
+            "flooding_until": _when(session.client.flooding_until),
         },
         "cs_id": session.cs_id,
         "cs_name": session.cs.name if session.cs else None,
@@ -254,6 +256,8 @@ def session_from_wire(data: dict) -> Session:
                 **data["client"],
                 "unreachable_since": data["client"]["unreachable_since"]
                 and parse_datetime(data["client"]["unreachable_since"]),
+                "flooding_until": data["client"].get("flooding_until")
+                and parse_datetime(data["client"]["flooding_until"]),
             }
         ),
         cs_id=data["cs_id"],

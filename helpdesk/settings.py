@@ -248,6 +248,11 @@ STORAGES = {
 # Most ACTIVE sessions one agent is given; 0 means no cap. Beyond it sessions wait in the queue.
 MAX_ACTIVE_SESSIONS_PER_CS = env.int("MAX_ACTIVE_SESSIONS_PER_CS", default=0)
 
+# Flood control: more than FLOOD_MAX_MESSAGES messages from one client within FLOOD_WINDOW
+# seconds are held back (not stored), and the client is told once; 0 turns it off.
+FLOOD_MAX_MESSAGES = env.int("FLOOD_MAX_MESSAGES", default=20)
+FLOOD_WINDOW = env.float("FLOOD_WINDOW", default=60)
+
 # Agents' uploads: largest size, and the content types that may be sent.
 UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=20 * 2**20)
 UPLOAD_ALLOWED_TYPES = env.list(

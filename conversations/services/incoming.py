@@ -10,6 +10,7 @@ from django.utils import timezone
 from conversations import events
 from conversations.models import Chat, Client, Session
 from conversations.services.activity import chats_insert
+from conversations.services.blocking import IngestGate
 from conversations.services.clients import clients_create_missing, clients_lock
 from conversations.services.files import chat_file_url
 from conversations.services.notices import notice_build, notices_stored
@@ -45,10 +46,12 @@ class IncomingMessage:
 
 @dataclass(frozen=True)
 class RecordedMessage:
-    chat: Chat
-    session: Session
+    chat: Chat | None  # None when held back
+    session: Session | None
     created: bool  # False when the message had been stored before (a redelivery)
     session_opened: bool
+    # Not stored: the client is blocked, or floods (see `blocking.IngestGate`).
+    held_back: bool = False
 
 
 def chat_record_incoming(*, incoming: IncomingMessage) -> RecordedMessage:
@@ -64,6 +67,8 @@ def chat_record_incoming_many(*, incomings: list[IncomingMessage]) -> list[Recor
     which is opened and allocated when there is none. The notices they call for
     (greeting a /start; connected, or queued with the position, for an opened
     session) are stored with them, so a stored message never lacks its notice.
+    A blocked client's messages, and a flooding client's beyond the limit, are held
+    back: counted and answered with their notice, never stored (`IngestGate`).
     """
     senders = {incoming.telegram_id: incoming for incoming in incomings}  # latest name wins
     clients_create_missing(senders=senders)
@@ -92,7 +97,7 @@ def chat_record_incoming_many(*, incomings: list[IncomingMessage]) -> list[Recor
                 client__in=clients.values(), status=Session.Status.ACTIVE
             )
         }
-        allocator, places = None, _QueuePlaces()
+        allocator, places, gate = None, _QueuePlaces(), IngestGate()
         opened, new_chats, notices, results = [], [], [], []
         for incoming in incomings:
             client = clients[incoming.telegram_id]
@@ -104,6 +109,9 @@ def chat_record_incoming_many(*, incomings: list[IncomingMessage]) -> list[Recor
                 )
                 continue
             session = active.get(client.id)
+            if gate.holds_back(client, session, sent_at=incoming.sent_at):
+                results.append(RecordedMessage(None, session, False, False, held_back=True))
+                continue
             if opens_session := session is None:
                 allocator = allocator or Allocator()
                 session = active[client.id] = Session(client=client)
@@ -121,9 +129,11 @@ def chat_record_incoming_many(*, incomings: list[IncomingMessage]) -> list[Recor
         for client in reachable_again:
             if client.id in active:
                 events.session_changed(active[client.id])
+        notices += gate.notices  # a flood's, in the session it floods
         chats_insert(chats=new_chats + notices)
         events.chats_changed((chat.pk for chat in new_chats), new=True)
         notices_stored(chats=notices)
+        gate.finish()
         if any(session.cs_id is None for session in opened):
             events.queue_changed()
     return results
