@@ -3,18 +3,65 @@
 Every list selects the related rows it shows, so a page costs the same queries at any size.
 """
 
+from django import forms
 from django.contrib import admin
+from django.db.models import Count
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
-from conversations.models import Chat, Client, Session
+from conversations.models import Chat, Client, Label, Session
 from conversations.services.activity import sessions_recount_activity
+from conversations.services.profile import COLOR_PATTERN
+
+
+class LabelAdminForm(forms.ModelForm):
+    # The workspace writes the colour into a chip's style: only "#rrggbb" may pass.
+    color = forms.RegexField(
+        label=_("colour"),
+        regex=COLOR_PATTERN,
+        max_length=7,
+        error_messages={"invalid": _('A colour is written "#rrggbb".')},
+    )
+
+    class Meta:
+        model = Label
+        fields = ("name", "color")
+
+    def clean_color(self) -> str:
+        return self.cleaned_data["color"].lower()
+
+
+@admin.register(Label)
+class LabelAdmin(admin.ModelAdmin):
+    form = LabelAdminForm
+    list_display = ("name", "color", "client_count", "created_at")
+    search_fields = ("name",)
+
+    def get_queryset(self, request):
+        # One COUNT per page, not one per label.
+        return super().get_queryset(request).annotate(client_count=Count("clients"))
+
+    @admin.display(description=_("clients"), ordering="client_count")
+    def client_count(self, obj: Label) -> int:
+        return obj.client_count
 
 
 @admin.register(Client)
 class ClientAdmin(admin.ModelAdmin):
-    list_display = ("name", "username", "telegram_id", "created_at")
+    list_display = ("name", "username", "telegram_id", "blocked", "created_at")
+    list_filter = ("blocked", "labels")
     search_fields = ("telegram_id", "name", "username")
+    filter_horizontal = ("labels",)
+    # Blocking goes through the console or the API (client_block records who and why).
+    readonly_fields = ("blocked", "blocked_until", "block_reason", "held_back_count")
+    fieldsets = (
+        (None, {"fields": ("telegram_id", "name", "username", "language_code", "created_at")}),
+        (_("Profile"), {"fields": ("labels", "profile_note")}),
+        (
+            _("Blocking"),
+            {"fields": ("blocked", "blocked_until", "block_reason", "held_back_count")},
+        ),
+    )
 
 
 class ChatInline(admin.TabularInline):

@@ -27,6 +27,8 @@ class SessionFilterForm(forms.Form):
     )
     cs = forms.ChoiceField(label=_("Agent"), required=False)
     q = forms.CharField(label=_("Client"), required=False, max_length=191)
+    # A label's id; its choices come with the list's filter form (console:label_options).
+    label = forms.CharField(label=_("Label"), required=False, max_length=25)
     order = forms.ChoiceField(
         label=_("Order"),
         required=False,
@@ -46,6 +48,7 @@ class SessionFilterForm(forms.Form):
             "status": data.get("status") or None,
             "cs_id": data.get("cs") or None,
             "q": data.get("q") or None,
+            "label_id": data.get("label") or None,
             "order": order if order in LIST_ORDERS else "activity",
         }
 

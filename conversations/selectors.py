@@ -3,11 +3,11 @@
 from functools import cached_property
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from accounts.models import User
-from conversations.models import Chat, Session
+from conversations.models import Chat, Client, Label, Session
 
 
 def queue_position(*, session: Session) -> int:
@@ -73,14 +73,22 @@ def session_rows() -> QuerySet[Session]:
 
 
 def session_list_for_agent(
-    *, user: User, status: str | None = None, cs_id: str | None = None, q: str | None = None
+    *,
+    user: User,
+    status: str | None = None,
+    cs_id: str | None = None,
+    q: str | None = None,
+    label_id: str | None = None,
 ) -> QuerySet[Session]:
     """The sessions `user`'s list holds, unordered and without the rows' annotations.
 
     A CS sees only its own ACTIVE sessions; an ADMIN sees all, filtered by agent,
-    status and a client search.
+    status and a client search. Both may keep the clients with one label.
     """
     sessions = Session.objects.all()
+    if label_id:
+        # A client holds a label once (client_labels' unique pair): no duplicate rows.
+        sessions = sessions.filter(client__labels__id=label_id)
     if not user.is_admin:
         return sessions.filter(cs=user, status=Session.Status.ACTIVE)
     if status in Session.Status.values:
@@ -243,3 +251,20 @@ def agent_active_session_count(*, agent: User) -> int:
 def client_session_count(*, client_id: str) -> int:
     """Every session the client ever had, whoever served it: the client pane's count."""
     return Session.objects.filter(client_id=client_id).count()
+
+
+def client_get_for_agent(*, user: User, client_id: str) -> Client:
+    """Return the client if `user` may see it: any ADMIN; a CS that holds or held one
+    of its sessions (the rule of `session_get_for_agent`, per client).
+
+    Raises Client.DoesNotExist alike whether it is missing or another agent's.
+    """
+    clients = Client.objects.prefetch_related("labels")
+    if not user.is_admin:
+        clients = clients.filter(Exists(Session.objects.filter(client=OuterRef("pk"), cs=user)))
+    return clients.get(pk=client_id)
+
+
+def label_list() -> QuerySet[Label]:
+    """Every label, by name: the choices of the profile form and the list's filter."""
+    return Label.objects.order_by("name", "id")

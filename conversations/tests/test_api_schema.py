@@ -55,6 +55,9 @@ def test_the_schema_documents_every_endpoint_with_the_spec_field_names():
         "/api/sessions/{session_id}/read/",
         "/api/sessions/{session_id}/end/",
         "/api/sessions/{session_id}/transfer/",
+        "/api/labels/",
+        "/api/labels/{label_id}/",
+        "/api/clients/{client_id}/",
     }
     chat = schema["components"]["schemas"]["Chat"]["properties"]
     assert {"id", "sender_type", "message_type", "message", "file_url", "is_read"} <= set(chat)
