@@ -14,7 +14,7 @@ or for an ADMIN over the newest `UNINDEXED_WINDOW` chats. SQLite scans (small de
 import re
 from dataclasses import dataclass
 
-from django.db import connection
+from django.db import OperationalError, connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -27,9 +27,16 @@ MAX_QUERY_CHARS = 100
 SNIPPET_CONTEXT = 60  # characters shown either side of the first match
 NAME_RESULTS = 10  # sessions found by the client's name, before message matches
 CLIENTS_SCANNED = 200  # clients whose name matches, of which sessions are looked up
+# Where a search looks first: common words fill a page there, reading few rows.
+RECENT_CHATS = 20_000  # an ADMIN's: the desk's newest chats
+RECENT_SESSIONS = 200  # a CS's: its newest sessions
 # An ADMIN's search with no indexable word (only emoji, short words…) reads at most
 # this many of the newest chats: the rest would be a scan of every chat.
-UNINDEXED_WINDOW = 200_000
+UNINDEXED_WINDOW = 100_000
+# A FULLTEXT search for a word in very many messages reads them all; past this many
+# seconds (MariaDB) the wider LIKE scan answers instead.
+FULLTEXT_TIMEOUT = 0.15
+ER_STATEMENT_TIMEOUT = 1969
 FT_MIN_TOKEN = 3
 # InnoDB's default FULLTEXT stopwords (INFORMATION_SCHEMA.INNODB_FT_DEFAULT_STOPWORD):
 # never indexed, so a MATCH on them finds nothing.
@@ -134,6 +141,16 @@ def fulltext_words(terms: list[str]) -> list[str]:
 
 
 def _chat_matches(*, user: User, terms: list[str], limit: int) -> list[Chat]:
+    """Messages containing every term, newest first (CUID ids begin with their time, so
+    the primary key's order is the time order).
+
+    MySQL/MariaDB, in steps that each read few rows: (1) the newest chats (an ADMIN:
+    the desk's newest RECENT_CHATS; a CS: its RECENT_SESSIONS newest sessions), where a
+    common word fills the page at once; (2) if not, the FULLTEXT candidates (few, for a
+    word that rare), under FULLTEXT_TIMEOUT on MariaDB; (3) without an indexable word,
+    or past that time, a wider scan: a CS's every session, an ADMIN's newest
+    UNINDEXED_WINDOW chats.
+    """
     if limit <= 0:
         return []
     chats = Chat.objects.filter(is_notice=False)
@@ -144,21 +161,62 @@ def _chat_matches(*, user: User, terms: list[str], limit: int) -> list[Chat]:
         # utf8mb4_unicode_ci holds every emoji equal to every other.
         lookup = "message__icontains" if term.lower() != term.upper() else "message__contains"
         chats = chats.filter(**{lookup: term})
-    if connection.vendor == "mysql":
-        words = fulltext_words(terms)
-        if words:
-            # Every word required; each a prefix, as typing goes ("refu" finds "refund").
-            against = " ".join(f"+{word}*" for word in words)
-            chats = chats.extra(
-                where=["MATCH (chats.message) AGAINST (%s IN BOOLEAN MODE)"], params=[against]
-            )
-        elif user.is_admin:
-            newest = Chat.objects.order_by("-id").values_list("pk", flat=True)
-            edge = newest[UNINDEXED_WINDOW : UNINDEXED_WINDOW + 1]
-            if edge:
-                chats = chats.filter(pk__gt=edge[0])
-    # Ids begin with their creation time (CUIDs): the primary key's order is newest first.
-    return list(chats.only("id", "session_id", "message", "created_at").order_by("-id")[:limit])
+    chats = chats.only("id", "session_id", "message", "created_at").order_by("-id")
+    if connection.vendor != "mysql":
+        return list(chats[:limit])
+    found = list(chats.filter(_recent(user))[:limit])
+    if len(found) >= limit:
+        return found
+    words = fulltext_words(terms)
+    more = None
+    if words:
+        # Every word required; each a prefix, as typing goes ("refu" finds "refund").
+        against = " ".join(f"+{word}*" for word in words)
+        matching = chats.extra(
+            where=["MATCH (chats.message) AGAINST (%s IN BOOLEAN MODE)"], params=[against]
+        )
+        more = _within_timeout(matching, limit)
+    if more is None:
+        more = list(chats.filter(_unindexed_scope(user))[:limit])
+    merged = {chat.pk: chat for chat in found + more}
+    return [merged[pk] for pk in sorted(merged, reverse=True)[:limit]]
+
+
+def _recent(user: User) -> Q:
+    if user.is_admin:
+        return Q(pk__gt=_chat_id_at(RECENT_CHATS))
+    newest = Session.objects.filter(cs=user).order_by("-last_activity_at", "-id")
+    return Q(session_id__in=list(newest.values_list("pk", flat=True)[:RECENT_SESSIONS]))
+
+
+def _unindexed_scope(user: User) -> Q:
+    """What a search without the FULLTEXT index reads: a CS's sessions are its own
+    (already the query's scope); an ADMIN's, the newest UNINDEXED_WINDOW chats."""
+    return Q(pk__gt=_chat_id_at(UNINDEXED_WINDOW)) if user.is_admin else Q()
+
+
+def _chat_id_at(offset: int) -> str:
+    """The id of the `offset`-th newest chat ("" when there are fewer)."""
+    ids = Chat.objects.order_by("-id").values_list("pk", flat=True)[offset : offset + 1]
+    return next(iter(ids), "")
+
+
+def _within_timeout(chats: QuerySet[Chat], limit: int) -> list[Chat] | None:
+    """The first `limit` of `chats`, or None when MariaDB gives up after
+    FULLTEXT_TIMEOUT seconds (a word in very many messages, but not in the newest)."""
+    if not connection.mysql_is_mariadb:
+        return list(chats[:limit])
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(f"SET SESSION max_statement_time = {FULLTEXT_TIMEOUT:.3f}")
+            try:
+                return list(chats[:limit])
+            finally:
+                cursor.execute("SET SESSION max_statement_time = DEFAULT")
+    except OperationalError as error:
+        if error.args and error.args[0] == ER_STATEMENT_TIMEOUT:
+            return None
+        raise
 
 
 def snippet_mark(text: str, terms: list[str]) -> SafeString:

@@ -187,6 +187,29 @@ def chat_page_for_session(
     return page, has_older
 
 
+def chat_page_around(
+    *, session: Session, chat_id: str, limit: int = CHATS_PER_PAGE
+) -> tuple[list[Chat], bool] | None:
+    """The page of the session's history around chat `chat_id` (a search result), oldest
+    first, with whether older ones exist; None when the chat is not this session's.
+    Two queries (and `chat_reply_targets_attach`'s), whatever the session's length."""
+    chats = Chat.objects.filter(session=session)
+    at = Chat.objects.filter(session=session, pk=chat_id).values("created_at")
+    older = chats.filter(
+        Q(created_at__lt=Subquery(at)) | Q(created_at=Subquery(at), id__lte=chat_id)
+    ).order_by("-created_at", "-id")
+    newer = chats.filter(
+        Q(created_at__gt=Subquery(at)) | Q(created_at=Subquery(at), id__gt=chat_id)
+    ).order_by("created_at", "id")
+    before = list(older[: limit // 2 + 1])
+    if not before or before[0].pk != chat_id:
+        return None
+    has_older = len(before) > limit // 2
+    page = before[: limit // 2][::-1] + list(newer[: limit - limit // 2])
+    chat_reply_targets_attach(chats=page)
+    return page, has_older
+
+
 def chat_reply_targets_attach(*, chats: list[Chat]) -> None:
     """Set `reply_target_id` on each chat: the chat of its session it answers, or None.
 

@@ -25,6 +25,7 @@ from conversations.selectors import (
     agent_list,
     agent_list_for_transfer,
     chat_get_for_agent,
+    chat_page_around,
     chat_page_for_session,
     client_session_count,
     session_get_for_agent,
@@ -104,8 +105,14 @@ def _query_without_page(request: HttpRequest) -> str:
 def _session_context(
     request: HttpRequest, session: Session, reply_form: ReplyForm | None = None
 ) -> dict:
-    """The open conversation and its client pane."""
-    chats, has_older = chat_page_for_session(session=session, before=request.GET.get("before"))
+    """The open conversation and its client pane; with `at` (a search result), the
+    part of the history around that chat, which the workspace scrolls to."""
+    at = request.GET.get("at")
+    around = chat_page_around(session=session, chat_id=at) if at else None
+    if around:
+        chats, has_older = around
+    else:
+        chats, has_older = chat_page_for_session(session=session, before=request.GET.get("before"))
     history = list(session_history_for_client(user=request.user, session=session))
     return {
         "session": session,
@@ -117,6 +124,7 @@ def _session_context(
         "history": history,
         "client_session_count": client_session_count(client_id=session.client_id),
         "telegram_text_limit": TELEGRAM_TEXT_LIMIT,
+        "focus_chat_id": at if around else "",
     }
 
 

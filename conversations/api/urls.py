@@ -1,6 +1,6 @@
 from django.urls import path
 
-from conversations.api import profile_views, views
+from conversations.api import profile_views, search_views, views
 
 urlpatterns = [
     path("me/", views.MeApi.as_view(), name="me"),
@@ -8,6 +8,7 @@ urlpatterns = [
     path("labels/", profile_views.LabelListApi.as_view(), name="labels"),
     path("labels/<str:label_id>/", profile_views.LabelDetailApi.as_view(), name="label"),
     path("clients/<str:client_id>/", profile_views.ClientProfileApi.as_view(), name="client"),
+    path("search/", search_views.SearchApi.as_view(), name="search"),
     path("sessions/<str:session_id>/", views.SessionDetailApi.as_view(), name="session"),
     path("sessions/<str:session_id>/chats/", views.ChatListApi.as_view(), name="chats"),
     path("sessions/<str:session_id>/read/", views.SessionReadApi.as_view(), name="read"),

@@ -97,6 +97,13 @@
     const conversation = byId("conversation");
     document.title = (conversation ? conversation.dataset.title : titleOfList()) + titleSuffix;
     scrollToLatest();
+    // Opened from a search result: that message, centred and highlighted.
+    const messages = byId("messages");
+    const focus = messages && messages.dataset.focusChat && byId("chat-" + messages.dataset.focusChat);
+    if (focus) {
+      focus.scrollIntoView({ block: "center" });
+      focus.classList.add("search-focus");
+    }
     emit(sessionId ? "workspace:opened" : "workspace:closed", { sessionId: sessionId });
   }
 
