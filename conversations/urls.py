@@ -1,6 +1,6 @@
 from django.urls import path
 
-from conversations import alert_views, block_views, panel_views, profile_views, views
+from conversations import alert_views, block_views, panel_views, profile_views, search_views, views
 
 app_name = "console"
 
@@ -10,6 +10,7 @@ urlpatterns = [
     path("presence/", views.presence_set, name="presence"),
     path("load/", panel_views.my_load, name="load"),
     path("agents/", panel_views.agents_panel, name="agents"),
+    path("search/", search_views.search, name="search"),
     path("labels/options/", profile_views.label_options, name="label_options"),
     path("clients/<str:client_id>/profile/", profile_views.client_profile, name="client_profile"),
     path("clients/<str:client_id>/block/", block_views.client_block, name="client_block"),
