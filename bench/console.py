@@ -64,6 +64,7 @@ import MySQLdb
 from common import BASE_DIR, TOKEN, bot_environment, fresh_database, percentile
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
+from django.core.management import call_command
 from django.db import connection
 from django.test import Client as WebClient
 from django.test.utils import CaptureQueriesContext
@@ -691,7 +692,11 @@ def _pid_of(*names: str) -> int | None:
 def listen(origin: str, cookies: list[str], conn) -> None:
     """Child process: each agent opens the workspace and its websocket; send back when
     each token's chat frame came."""
-    asyncio.run(_listen(origin, cookies, conn))
+    try:
+        asyncio.run(_listen(origin, cookies, conn))
+    except BaseException as error:  # tell the parent at once rather than let it wait
+        conn.send({"error": repr(error)})
+        raise
 
 
 LIVE_URL_RE = re.compile(r'data-live-url="([^"]+)"')
@@ -880,6 +885,8 @@ def measure_push(args: argparse.Namespace) -> dict:
         if not parent_end.poll(300):
             raise SystemExit("the websocket clients did not connect")
         ready = parent_end.recv()
+        if "error" in ready:
+            raise SystemExit(f"the websocket clients failed: {ready['error']}; see {log.name}")
         live_urls = ready["urls"]
         if ready["ready"] != len(agents):
             raise SystemExit(f"only {ready['ready']} websockets stayed open: {ready}")
@@ -946,6 +953,8 @@ def measure_push(args: argparse.Namespace) -> dict:
         if not parent_end.poll(60):
             raise SystemExit("the websocket clients did not report")
         report = parent_end.recv()
+        if "error" in report:
+            raise SystemExit(f"the websocket clients failed: {report['error']}; see {log.name}")
         listener.join(30)
     finally:
         for process in processes:
@@ -1103,7 +1112,12 @@ def main() -> None:
     )
 
     load_seconds = None
-    if not args.skip_load:
+    if args.skip_load:
+        # The schema may have moved on since the load: bring the kept database along.
+        started = time.perf_counter()
+        call_command("migrate", verbosity=0)
+        print(f"migrated the kept database in {time.perf_counter() - started:.1f} s")
+    else:
         phases = bulk_load(args)
         load_seconds = sum(phases.values())
         print(
