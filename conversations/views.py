@@ -80,7 +80,8 @@ def _list_context(request: HttpRequest) -> dict:
         "order": filters["order"],
         # New rows are pushed into the first page of an unfiltered list only; any
         # other view updates the rows it shows.
-        "live_insert": page.number == 1 and not any(filters[k] for k in ("status", "cs_id", "q")),
+        "live_insert": page.number == 1
+        and not any(filters[k] for k in ("status", "cs_id", "q", "label_id")),
         "page": page,
         "waiting_count": waiting.count(),
         "waiting": list(waiting[:WAITING_SHOWN]) if user.is_admin else [],

@@ -263,6 +263,16 @@ class TestLabelFilter:
         assert re.findall(r'<option value="([^"]*)"', options) == ["", refund.pk, vip.pk]
         assert f'<option value="{vip.pk}" selected>VIP</option>' in options
 
+    def test_a_list_filtered_by_label_takes_no_live_insertions(self, client, cs_user, vip):
+        client.force_login(cs_user)
+
+        plain = client.get("/console/")
+        filtered = client.get("/console/", {"label": vip.pk})
+
+        assert plain.context["live_insert"] is True
+        assert filtered.context["live_insert"] is False
+        assert 'data-insert=""' in filtered.content.decode()
+
     def test_the_options_need_a_login(self, client):
         response = client.get(reverse("console:label_options"))
 
