@@ -9,7 +9,7 @@ from django.db.models import Count
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
-from conversations.models import Chat, Client, Label, Session
+from conversations.models import Chat, Client, ClientBlockEvent, Label, Session
 from conversations.services.activity import sessions_recount_activity
 from conversations.services.profile import COLOR_PATTERN
 
@@ -46,20 +46,63 @@ class LabelAdmin(admin.ModelAdmin):
         return obj.client_count
 
 
+class ClientBlockEventInline(admin.TabularInline):
+    """Every block and unblock of the client, newest first: the audit trail, read-only."""
+
+    model = ClientBlockEvent
+    fields = ("created_at", "action", "by", "reason", "until")
+    readonly_fields = fields
+    ordering = ("-created_at",)
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("by")
+
+
 @admin.register(Client)
 class ClientAdmin(admin.ModelAdmin):
-    list_display = ("name", "username", "telegram_id", "blocked", "created_at")
+    list_display = (
+        "name",
+        "username",
+        "telegram_id",
+        "blocked",
+        "blocked_until",
+        "held_back_count",
+        "created_at",
+    )
     list_filter = ("blocked", "labels")
     search_fields = ("telegram_id", "name", "username")
     filter_horizontal = ("labels",)
     # Blocking goes through the console or the API (client_block records who and why).
-    readonly_fields = ("blocked", "blocked_until", "block_reason", "held_back_count")
+    readonly_fields = (
+        "blocked",
+        "blocked_until",
+        "block_reason",
+        "held_back_count",
+        "flooding_until",
+    )
+    inlines = (ClientBlockEventInline,)
     fieldsets = (
         (None, {"fields": ("telegram_id", "name", "username", "language_code", "created_at")}),
         (_("Profile"), {"fields": ("labels", "profile_note")}),
         (
             _("Blocking"),
-            {"fields": ("blocked", "blocked_until", "block_reason", "held_back_count")},
+            {
+                "fields": (
+                    "blocked",
+                    "blocked_until",
+                    "block_reason",
+                    "held_back_count",
+                    "flooding_until",
+                )
+            },
         ),
     )
 

@@ -1,5 +1,6 @@
 """Blocking from the workspace's client pane: who may, what it does, in both languages."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -130,3 +131,22 @@ def test_a_cs_with_an_ended_session_of_the_client_may_still_unblock_it(client, a
     response = client.post(block_url(ended.client), {"action": "unblock"}, HTTP_HX_REQUEST="true")
     assert response.status_code == 200
     assert not Client.objects.get(pk=ended.client.pk).blocked
+
+
+def test_the_admin_sees_what_was_held_back_and_every_block_record(client, admin_user, session):
+    from conversations.services import client_block, client_unblock
+
+    rina = client_block(client=session.client, by=admin_user, reason="abusive language")
+    client_unblock(client=rina, by=admin_user)
+    client_block(client=rina, by=admin_user, reason="spam again")
+    Client.objects.filter(pk=rina.pk).update(held_back_count=7)
+    client.force_login(admin_user)
+
+    listing = client.get(reverse("admin:conversations_client_changelist")).text
+    assert '<td class="field-held_back_count">7</td>' in listing
+    page = client.get(reverse("admin:conversations_client_change", args=[rina.pk])).text
+    assert page.count("abusive language") == 1 and "spam again" in page
+    assert (
+        len(re.findall(r'class="field-by">\s*<p><a [^>]*>Admin &lt;', page)) == 3
+    )  # who, on each record
+    assert len(re.findall(r'class="field-action">\s*<p>Unblocked</p>', page)) == 1
