@@ -84,7 +84,10 @@ async def on_start(message: Message) -> None:
 
 
 async def on_end(message: Message) -> None:
-    await call_service(services.session_end_for_client, sender=_sender(message))
+    sender = _sender(message)
+    if await call_service(services.client_hold_back_if_blocked, sender=sender):
+        return  # a blocked client hears only the daily "blocked" notice
+    await call_service(services.session_end_for_client, sender=sender)
 
 
 async def on_message(message: Message) -> None:
@@ -96,7 +99,9 @@ async def on_message(message: Message) -> None:
             message.message_id,
             message.chat.id,
         )
-        await call_service(services.client_notify, sender=_sender(message), key="unsupported")
+        sender = _sender(message)
+        if not await call_service(services.client_hold_back_if_blocked, sender=sender):
+            await call_service(services.client_notify, sender=sender, key="unsupported")
         return
     await record_incoming(incoming)  # with the notices it calls for (see the service)
 

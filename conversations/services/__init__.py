@@ -1,7 +1,12 @@
 """Writes to clients, sessions and chats. Every function is synchronous and
 transactional; async callers (the bot, consumers) wrap them with `sync_to_async`."""
 
-from conversations.services.blocking import client_block, client_is_blocked, client_unblock
+from conversations.services.blocking import (
+    client_block,
+    client_hold_back_if_blocked,
+    client_is_blocked,
+    client_unblock,
+)
 from conversations.services.clients import Sender
 from conversations.services.files import chat_file_url
 from conversations.services.incoming import (
@@ -52,6 +57,7 @@ __all__ = [
     "chat_retry_delivery",
     "chat_send",
     "client_block",
+    "client_hold_back_if_blocked",
     "client_is_blocked",
     "client_notify",
     "client_unblock",

@@ -20,6 +20,7 @@ from django.utils import timezone
 from accounts.models import User
 from conversations import events
 from conversations.models import Chat, Client, ClientBlockEvent, Session
+from conversations.services.clients import Sender, clients_lock
 from conversations.services.notices import client_notify_locked, notice_build
 from conversations.services.sessions import session_end
 
@@ -195,3 +196,21 @@ class IngestGate:
             events.session_changed(session)  # its "flooding" mark
         stored, window = dict(self.stored), self.window
         transaction.on_commit(lambda: _windows.add(stored, window))
+
+
+def client_hold_back_if_blocked(*, sender: Sender) -> bool:
+    """For updates that store no message (/end, a kind the desk cannot take): when the
+    sender is blocked, count the update as held back and answer with the daily
+    `blocked` notice instead of the usual one. False (one indexed read) otherwise.
+    """
+    telegram_id = sender.telegram_id
+    if not Client.objects.filter(telegram_id=telegram_id, blocked=True).exists():
+        return False
+    with transaction.atomic():
+        client = clients_lock(senders={telegram_id: sender})[telegram_id]
+        gate = IngestGate()
+        if not client_is_blocked(client, gate.now):
+            return False  # the block ended
+        gate.holds_back(client, None, sent_at=None)
+        gate.finish()
+        return True

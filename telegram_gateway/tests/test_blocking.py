@@ -130,3 +130,18 @@ def test_blocking_ends_the_active_session_and_every_change_is_recorded(
         ("UNBLOCK", admin_user, "", None),
     ]
     assert client_chats(rina).count() == 1
+
+
+def test_a_blocked_clients_commands_and_odd_messages_get_only_the_daily_notice(
+    emulator, running_bot, rina, cs_user, fast_sends
+):
+    client_block(client=rina, by=cs_user)
+    emulator.inject_message(RINA, "/end")
+    emulator.inject_poll(RINA, "Which one?", ["a", "b"])
+    emulator.inject_dice(RINA)
+
+    wait_until(lambda: Client.objects.get(pk=rina.pk).held_back_count == 3)
+    wait_until(lambda: confirmed(emulator))
+    emulator.wait_for_sent(1, chat_id=RINA, method="sendMessage")
+    time.sleep(1)  # long enough for "nothing to end" or "unsupported" to show up
+    assert texts_to(emulator, RINA) == [DEFAULT_TEXTS["id"]["blocked"]]
