@@ -11,29 +11,25 @@ Needs /usr/bin/chromium: skipped without it, a failure with REQUIRE_BROWSER=1 (C
 """
 
 import itertools
-import os
 import re
-import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from django.db import connection
-from playwright.sync_api import (
-    APIRequestContext,
-    Browser,
-    BrowserContext,
-    Page,
-    Playwright,
-    expect,
-    sync_playwright,
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+
+from conversations.tests.browser import (
+    Sandbox,
+    browser,
+    chromium,
+    contexts,
+    log_in,
+    playwright,
+    row,
+    sandbox,
+    served,
+    wait_live,
 )
 
-from helpdesk.tests.processes import manage, serve_running
-
-CHROMIUM = Path("/usr/bin/chromium")
-CS_PASSWORD = "cs123"  # conversations/seed.py
-TIMEOUT_MS = 10_000
 ALERT_MS = 5_000  # the issue's promise: told within 5 s
 _names = itertools.count(1)
 
@@ -81,155 +77,25 @@ RECORD_ALERTS = """
 
 
 @pytest.fixture(scope="module")
-def chromium() -> Path:
-    if not CHROMIUM.exists():
-        if os.environ.get("REQUIRE_BROWSER") == "1":
-            pytest.fail(f"REQUIRE_BROWSER=1 but there is no {CHROMIUM} (apt-get install chromium)")
-        pytest.skip(f"no {CHROMIUM}: apt-get install chromium (REQUIRE_BROWSER=1 makes this fail)")
-    return CHROMIUM
-
-
-@pytest.fixture(scope="module")
 def server(tmp_path_factory, chromium) -> Iterator[str]:
-    """`manage.py serve` as `./dev run` starts it, without a token: a sandbox."""
-    tmp = tmp_path_factory.mktemp("alerts")
-    env = {
-        **os.environ,
-        "ENV_FILE": "/dev/null",
-        "DEBUG": "true",
-        "DATABASE_URL": _serve_database_url(tmp),
-        "MEDIA_ROOT": str(tmp / "media"),
-        "LANGUAGE_CODE": "en",
-        "PYTHONUNBUFFERED": "1",
-    }
-    for name in ("TELEGRAM_BOT_TOKEN", "REDIS_URL", "ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS"):
-        env.pop(name, None)
-    manage("setup_db", env=env)
-    log_path = tmp / "serve.log"
-    with serve_running(env, log_path, lambda base: _status(base + "/sandbox/") == 200) as base:
-        yield base
-    output = log_path.read_text()
-    assert "Traceback" not in output, output
-
-
-def _serve_database_url(tmp: Path) -> str:
-    """The pass's own kind of database: a fresh MariaDB one in the MariaDB pass."""
-    if connection.vendor != "mysql":
-        return f"sqlite:///{tmp / 'alerts.sqlite3'}"
-    import MySQLdb
-
-    config = connection.settings_dict
-    name = f"{config['NAME']}_alerts"
-    server = MySQLdb.connect(
-        host=config["HOST"] or "127.0.0.1",
-        port=int(config["PORT"] or 3306),
-        user=config["USER"],
-        password=config["PASSWORD"],
-    )
-    with server.cursor() as cursor:
-        cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")  # setup_db creates it in utf8mb4
-    server.close()
-    password = f":{config['PASSWORD']}" if config["PASSWORD"] else ""
-    host = f"{config['HOST'] or '127.0.0.1'}:{config['PORT'] or 3306}"
-    return f"mysql://{config['USER']}{password}@{host}/{name}"
-
-
-def _status(url: str) -> int | None:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return response.status
-    except OSError:
-        return None
-
-
-@pytest.fixture(scope="module")
-def playwright(chromium) -> Iterator[Playwright]:
-    with sync_playwright() as playwright:
-        yield playwright
-
-
-@pytest.fixture(scope="module")
-def browser(playwright: Playwright, chromium: Path) -> Iterator[Browser]:
-    browser = playwright.chromium.launch(executable_path=str(chromium), args=["--no-sandbox"])
-    expect.set_options(timeout=TIMEOUT_MS)
-    yield browser
-    browser.close()
+    yield from served(tmp_path_factory, "alerts")
 
 
 @pytest.fixture(scope="module")
 def new_context(browser: Browser, server: str):
-    """Browser contexts (separate people) that record alerts and must raise no JS error."""
-    contexts: list[BrowserContext] = []
-    errors: list[str] = []
+    """Browser contexts (separate people) that record alerts; notifications granted
+    unless told otherwise."""
+    factory = contexts(browser, server, lambda context: context.add_init_script(RECORD_ALERTS))
+    new = next(factory)
 
-    def new(*, notifications: bool = True, **options) -> BrowserContext:
-        options.setdefault("locale", "en-US")
-        context = browser.new_context(base_url=server, **options)
+    def with_notifications(*, notifications: bool = True, **options) -> BrowserContext:
+        context = new(**options)
         if notifications:
             context.grant_permissions(["notifications"])
-        context.set_default_timeout(TIMEOUT_MS)
-        context.add_init_script(RECORD_ALERTS)
-        context.on("weberror", lambda error: errors.append(str(error.error)))
-        contexts.append(context)
         return context
 
-    yield new
-    for context in contexts:
-        context.close()
-    assert errors == [], "JavaScript errors in the workspace"
-
-
-class Sandbox:
-    """Telegram clients played through /sandbox/'s API, signed in as cs3."""
-
-    def __init__(self, request: APIRequestContext) -> None:
-        self.request = request
-        login = request.get("/login/")
-        signed_in = request.post(
-            "/login/",
-            form={
-                "username": "cs3@helpdesk.com",
-                "password": CS_PASSWORD,
-                "csrfmiddlewaretoken": _csrf(login.text()),
-            },
-        )
-        assert signed_in.ok, signed_in.status
-        page = request.get("/sandbox/")
-        assert page.ok, page.status
-        self.csrf = _csrf(page.text())
-
-    def _post(self, path: str, form: dict) -> dict:
-        response = self.request.post(path, form=form, headers={"X-CSRFToken": self.csrf})
-        assert response.status == 201, (response.status, response.text())
-        return response.json()
-
-    def new_client(self, first_name: str) -> int:
-        return self._post("/sandbox/api/clients/", {"first_name": first_name})["id"]
-
-    def write(self, client_id: int, text: str) -> None:
-        self._post(f"/sandbox/api/clients/{client_id}/messages/", {"text": text})
-
-
-def _csrf(page: str) -> str:
-    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)[1]
-
-
-@pytest.fixture
-def sandbox(playwright: Playwright, server: str) -> Iterator[Sandbox]:
-    """A fresh sandbox session per test: it allows 10 new clients a minute each."""
-    request = playwright.request.new_context(base_url=server)
-    yield Sandbox(request)
-    request.dispose()
-
-
-def log_in(context: BrowserContext, email: str) -> Page:
-    page = context.new_page()
-    page.goto("/login/")
-    page.locator("input[name=username]").fill(email)
-    page.locator("input[name=password]").fill(CS_PASSWORD)
-    page.locator(".login button").click()
-    expect(page).to_have_url(re.compile(r"/console/$"))
-    return page
+    yield with_notifications
+    next(factory, None)  # closes them, and fails on any JavaScript error
 
 
 @pytest.fixture(scope="module")
@@ -247,17 +113,6 @@ def open_workspace(context: BrowserContext, path: str = "/console/") -> Page:
     page.goto(path)
     wait_live(page)
     return page
-
-
-def wait_live(page: Page) -> None:
-    """The websocket is up: pushes from now on reach the page."""
-    expect(page.locator("#live-status")).to_have_text(
-        page.locator("#live-status").get_attribute("data-live")
-    )
-
-
-def row(page: Page, client_name: str):
-    return page.locator("#session-list > li.session-row", has_text=client_name)
 
 
 def new_client_writes(sandbox: Sandbox, text: str, name: str) -> tuple[int, str]:

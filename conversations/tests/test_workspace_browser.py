@@ -9,30 +9,28 @@ client's Telegram. Fixtures for chromium come from the console's browser test.
 
 import itertools
 import json
-import os
 import re
 import subprocess
 import sys
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import BrowserContext, Page, expect
 
-from conversations.tests.test_console_browser import (  # noqa: F401 (fixtures)
-    BASE_DIR,
-    _serve_database_url,
-    _status,
+from conversations.tests.browser import (
+    ADMIN_PASSWORD,
     browser,
     chromium,
+    contexts,
     log_in,
-    new_context,
     not_reloaded,
     playwright,
+    served,
     wait_live,
 )
-from helpdesk.tests.processes import manage, serve_running
 from telegram_gateway.tests.conftest import wait_until
 
 TOKEN = "424242:WORKSPACE-BROWSER-TEST"
@@ -91,7 +89,7 @@ class Telegram:
 def telegram(tmp_path_factory) -> Iterator[Telegram]:
     process = subprocess.Popen(
         [sys.executable, "-m", "telegram_emulator", "--port", "0", "--token", TOKEN],
-        cwd=BASE_DIR,
+        cwd=Path(__file__).resolve().parents[2],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -106,32 +104,25 @@ def telegram(tmp_path_factory) -> Iterator[Telegram]:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory, chromium, telegram) -> Iterator[str]:  # noqa: F811
-    tmp = tmp_path_factory.mktemp("workspace")
-    env = {
-        **os.environ,
-        "ENV_FILE": "/dev/null",
-        "DEBUG": "true",
-        "DATABASE_URL": _serve_database_url(tmp),
-        "MEDIA_ROOT": str(tmp / "media"),
-        "LANGUAGE_CODE": "en",
-        "TELEGRAM_BOT_TOKEN": TOKEN,
-        "TELEGRAM_API_BASE": telegram.base.removesuffix("/_emulator"),
-        "TELEGRAM_POLL_TIMEOUT": "1",
-        "PYTHONUNBUFFERED": "1",
-    }
-    for name in ("REDIS_URL", "ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS"):
-        env.pop(name, None)
-    manage("setup_db", env=env)
-    log_path = tmp / "serve.log"
-    with serve_running(env, log_path, lambda base: _status(base + "/login/") == 200) as base:
-        yield base
-    output = log_path.read_text()
-    assert "Traceback" not in output, output
+def server(tmp_path_factory, chromium, telegram) -> Iterator[str]:
+    """`manage.py serve` with a bot token, polling the emulator as its Telegram."""
+    yield from served(
+        tmp_path_factory,
+        "workspace",
+        ready_path="/login/",
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        TELEGRAM_API_BASE=telegram.base.removesuffix("/_emulator"),
+        TELEGRAM_POLL_TIMEOUT="1",
+    )
 
 
 @pytest.fixture(scope="module")
-def agent(new_context) -> BrowserContext:  # noqa: F811
+def new_context(browser, server: str):
+    yield from contexts(browser, server)
+
+
+@pytest.fixture(scope="module")
+def agent(new_context) -> BrowserContext:
     """cs1, signed in and on duty, so new clients go to cs1."""
     context = new_context(viewport={"width": 1280, "height": 640})
     page = log_in(context, "cs1@helpdesk.com")
@@ -293,7 +284,7 @@ def test_a_client_who_blocked_the_bot_is_shown_unreachable_until_it_writes(agent
     expect(page.locator("#reply-text")).to_be_visible()
 
 
-def test_a_phone_shows_one_pane_at_a_time(agent, new_context, telegram):  # noqa: F811
+def test_a_phone_shows_one_pane_at_a_time(agent, new_context, telegram):
     _user_id, name = client_writes(telegram, "From my phone", name="Phone")
     context = new_context(viewport={"width": 390, "height": 844})
     page = log_in(context, "cs1@helpdesk.com")
@@ -315,11 +306,11 @@ def test_a_phone_shows_one_pane_at_a_time(agent, new_context, telegram):  # noqa
 
 
 @pytest.mark.parametrize("email", ["cs1@helpdesk.com", "admin@helpdesk.com"])
-def test_axe_finds_no_serious_or_critical_violation(agent, new_context, telegram, email):  # noqa: F811
+def test_axe_finds_no_serious_or_critical_violation(agent, new_context, telegram, email):
     user_id, name = client_writes(telegram, "Accessibility check", name="Axe")
     telegram.album(user_id, 2, caption="Two photos")
     context = new_context(viewport={"width": 1280, "height": 800})
-    page = log_in(context, email, password="admin123" if email.startswith("admin") else "cs123")
+    page = log_in(context, email, password=ADMIN_PASSWORD if email.startswith("admin") else "cs123")
     open_row(page, name)
     expect(page.locator("#messages > li.msg.album")).to_have_count(1)
 
@@ -333,10 +324,10 @@ def test_axe_finds_no_serious_or_critical_violation(agent, new_context, telegram
     assert serious == [], results.generate_report()
 
 
-def test_load_at_a_glance_follows_sessions_and_presence_live(agent, new_context, telegram):  # noqa: F811
+def test_load_at_a_glance_follows_sessions_and_presence_live(agent, new_context, telegram):
     page = workspace(agent)
     before = int(page.locator("#my-load").get_attribute("data-active"))
-    admin = log_in(new_context(), "admin@helpdesk.com", password="admin123")
+    admin = log_in(new_context(), "admin@helpdesk.com", password=ADMIN_PASSWORD)
     wait_live(admin)
     cs2_row = admin.locator("#agents-panel li", has_text="CS 2")
     expect(cs2_row).to_contain_text("Offline")

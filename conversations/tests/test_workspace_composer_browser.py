@@ -9,183 +9,47 @@ Needs /usr/bin/chromium: skipped without it, a failure with REQUIRE_BROWSER=1 (C
 """
 
 import itertools
-import os
 import re
 import time
-import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from django.db import connection
-from playwright.sync_api import (
-    APIRequestContext,
-    Browser,
-    BrowserContext,
-    Page,
-    Playwright,
-    expect,
-    sync_playwright,
-)
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from helpdesk.tests.processes import manage, serve_running
+from conversations.tests.browser import (
+    Sandbox,
+    browser,
+    chromium,
+    contexts,
+    go_on_duty,
+    log_in,
+    not_reloaded,
+    playwright,
+    row,
+    sandbox,
+    served,
+    wait_live,
+)
 from telegram_gateway.tests.conftest import wait_until
 from telegram_gateway.transport import split_text
 
-CHROMIUM = Path("/usr/bin/chromium")
-CS_PASSWORD = "cs123"  # conversations/seed.py
-TIMEOUT_MS = 10_000
 _names = itertools.count(1)
 
 
 @pytest.fixture(scope="module")
-def chromium() -> Path:
-    if not CHROMIUM.exists():
-        if os.environ.get("REQUIRE_BROWSER") == "1":
-            pytest.fail(f"REQUIRE_BROWSER=1 but there is no {CHROMIUM} (apt-get install chromium)")
-        pytest.skip(f"no {CHROMIUM}: apt-get install chromium (REQUIRE_BROWSER=1 makes this fail)")
-    return CHROMIUM
-
-
-@pytest.fixture(scope="module")
 def server(tmp_path_factory, chromium) -> Iterator[str]:
-    """`manage.py serve` as `./dev run` starts it, without a token: a sandbox."""
-    tmp = tmp_path_factory.mktemp("composer")
-    env = {
-        **os.environ,
-        "ENV_FILE": "/dev/null",
-        "DEBUG": "true",
-        "DATABASE_URL": _serve_database_url(tmp),
-        "MEDIA_ROOT": str(tmp / "media"),
-        "LANGUAGE_CODE": "en",
-        "TELEGRAM_CHAT_SEND_INTERVAL": "0.5",  # a long reply's parts arrive quickly
-        "PYTHONUNBUFFERED": "1",
-    }
-    for name in ("TELEGRAM_BOT_TOKEN", "REDIS_URL", "ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS"):
-        env.pop(name, None)
-    manage("setup_db", env=env)
-    log_path = tmp / "serve.log"
-    with serve_running(env, log_path, lambda base: _status(base + "/sandbox/") == 200) as base:
-        yield base
-    output = log_path.read_text()
-    assert "Traceback" not in output, output
-
-
-def _serve_database_url(tmp: Path) -> str:
-    """The pass's own kind of database, one of this module's own in the MariaDB pass."""
-    if connection.vendor != "mysql":
-        return f"sqlite:///{tmp / 'composer.sqlite3'}"
-    import MySQLdb
-
-    config = connection.settings_dict
-    name = f"{config['NAME']}_composer"
-    server = MySQLdb.connect(
-        host=config["HOST"] or "127.0.0.1",
-        port=int(config["PORT"] or 3306),
-        user=config["USER"],
-        password=config["PASSWORD"],
-    )
-    with server.cursor() as cursor:
-        cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")  # setup_db creates it in utf8mb4
-    server.close()
-    password = f":{config['PASSWORD']}" if config["PASSWORD"] else ""
-    host = f"{config['HOST'] or '127.0.0.1'}:{config['PORT'] or 3306}"
-    return f"mysql://{config['USER']}{password}@{host}/{name}"
-
-
-def _status(url: str) -> int | None:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return response.status
-    except OSError:
-        return None
-
-
-@pytest.fixture(scope="module")
-def playwright(chromium) -> Iterator[Playwright]:
-    with sync_playwright() as playwright:
-        yield playwright
-
-
-@pytest.fixture(scope="module")
-def browser(playwright: Playwright, chromium: Path) -> Iterator[Browser]:
-    # Root in a container: chromium's own sandbox needs user namespaces it may not get.
-    browser = playwright.chromium.launch(executable_path=str(chromium), args=["--no-sandbox"])
-    expect.set_options(timeout=TIMEOUT_MS)
-    yield browser
-    browser.close()
+    # A long reply's parts arrive quickly.
+    yield from served(tmp_path_factory, "composer", TELEGRAM_CHAT_SEND_INTERVAL="0.5")
 
 
 @pytest.fixture(scope="module")
 def cs1(browser: Browser, server: str) -> Iterator[BrowserContext]:
     """cs1's browser, signed in and on duty (new clients go to cs1); no JS error allowed."""
-    errors: list[str] = []
-    context = browser.new_context(base_url=server, locale="en-US")
-    context.set_default_timeout(TIMEOUT_MS)
-    context.on("weberror", lambda error: errors.append(str(error.error)))
-    page = context.new_page()
-    page.goto("/login/")
-    page.locator("input[name=username]").fill("cs1@helpdesk.com")
-    page.locator("input[name=password]").fill(CS_PASSWORD)
-    page.locator(".login button").click()
-    expect(page).to_have_url(re.compile(r"/console/$"))
-    if page.locator("form.presence").get_attribute("data-online") == "0":
-        page.get_by_role("button", name="Go online").click()
-    expect(page.locator("form.presence")).to_have_attribute("data-online", "1")
+    factory = contexts(browser, server)
+    context = next(factory)()
+    go_on_duty(log_in(context, "cs1@helpdesk.com"))
     yield context
-    context.close()
-    assert errors == [], "JavaScript errors in the workspace"
-
-
-class Sandbox:
-    """Telegram clients played through /sandbox/'s API by a person signed in as cs3."""
-
-    def __init__(self, request: APIRequestContext) -> None:
-        self.request = request
-        login = request.get("/login/")
-        signed_in = request.post(
-            "/login/",
-            form={
-                "username": "cs3@helpdesk.com",
-                "password": CS_PASSWORD,
-                "csrfmiddlewaretoken": _csrf(login.text()),
-            },
-        )
-        assert signed_in.ok and signed_in.url.endswith("/console/"), signed_in.url
-        page = request.get("/sandbox/")
-        assert page.ok, page.status
-        self.csrf = _csrf(page.text())
-
-    def _post(self, path: str, form: dict) -> dict:
-        response = self.request.post(path, form=form, headers={"X-CSRFToken": self.csrf})
-        assert response.status == 201, (response.status, response.text())
-        return response.json()
-
-    def new_client(self, first_name: str) -> int:
-        return self._post("/sandbox/api/clients/", {"first_name": first_name})["id"]
-
-    def write(self, client_id: int, text: str) -> None:
-        self._post(f"/sandbox/api/clients/{client_id}/messages/", {"text": text})
-
-    def bot_messages(self, client_id: int) -> list[dict]:
-        response = self.request.get(f"/sandbox/api/clients/{client_id}/messages/")
-        assert response.ok, response.status
-        return [m for m in response.json()["messages"] if m["from"] == "bot"]
-
-    def bot_said(self, client_id: int) -> list[str]:
-        return [m["text"] for m in self.bot_messages(client_id)]
-
-
-def _csrf(page: str) -> str:
-    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)[1]
-
-
-@pytest.fixture
-def sandbox(playwright: Playwright, server: str) -> Iterator[Sandbox]:
-    """A fresh browser session per test: the sandbox allows 10 new clients a minute each."""
-    request = playwright.request.new_context(base_url=server)
-    yield Sandbox(request)
-    request.dispose()
+    next(factory, None)
 
 
 def new_client_writes(sandbox: Sandbox, text: str, name: str) -> tuple[int, str]:
@@ -200,21 +64,6 @@ def workspace(cs1: BrowserContext, query: str = "") -> Page:
     page.goto("/console/" + query)
     wait_live(page)
     return page
-
-
-def wait_live(page: Page) -> None:
-    """The websocket is up and the page is marked: a full page load would lose the mark."""
-    status = page.locator("#live-status")
-    expect(status).to_have_text(status.get_attribute("data-live"))
-    page.evaluate("window.__noReload = true")
-
-
-def not_reloaded(page: Page) -> bool:
-    return page.evaluate("window.__noReload === true")
-
-
-def row(page: Page, client_name: str):
-    return page.locator("#session-list > li.session-row", has_text=client_name)
 
 
 def open_session(page: Page, client_name: str) -> None:
