@@ -8,17 +8,16 @@ import urllib.request
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
-from conversations.tests.test_console_browser import (
-    browser,
-    chromium,
-    new_context,
-    not_reloaded,
-    playwright,
-)
+# All through the workspace's browser test: its server runs the bot on the emulator.
 from conversations.tests.test_workspace_browser import (
     agent,
+    browser,
+    chromium,
     client_writes,
+    new_context,
+    not_reloaded,
     open_row,
+    playwright,
     row,
     server,
     telegram,
