@@ -120,6 +120,12 @@ class Session(models.Model):
     # When the oldest client message nobody has read yet arrived (NULL: none): the
     # "waiting longest" order. Stored and indexed for the same reason.
     unread_since = models.DateTimeField(_("unread since"), null=True, blank=True, editable=False)
+    # Idle sessions: when the client was asked "Do you still need help?", and the
+    # nonce its buttons carry (an old warning's buttons no longer match).
+    idle_warned_at = models.DateTimeField(null=True, blank=True, db_default=None, editable=False)
+    idle_warning_nonce = models.CharField(
+        max_length=32, blank=True, default="", db_default="", editable=False
+    )
     # The client's id while ACTIVE, NULL once ENDED; unique, so the database itself
     # refuses a second ACTIVE session per client (MySQL has no partial unique index).
     active_client_id = models.GeneratedField(
@@ -306,3 +312,91 @@ class ClientBlockEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} · {self.client} · {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class CannedResponse(models.Model):
+    """A saved reply: shared (no owner, ADMIN-managed) or one agent's own."""
+
+    id = models.CharField(primary_key=True, max_length=25, default=new_cuid, editable=False)
+    shortcut = models.CharField(_("shortcut"), max_length=32)
+    title = models.CharField(_("title"), max_length=100)
+    text_en = models.TextField(_("text (English)"))
+    text_id = models.TextField(_("text (Indonesian)"), blank=True, default="")
+    # NULL: shared with every agent. CASCADE: a personal reply goes with its agent.
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="canned_responses",
+        db_column="owner_id",
+        verbose_name=_("owner"),
+    )
+    uses = models.PositiveIntegerField(_("uses"), default=0, db_default=0, editable=False)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        db_table = "canned_responses"
+        verbose_name = _("canned response")
+        verbose_name_plural = _("canned responses")
+        ordering = ["shortcut"]
+        indexes = [models.Index(fields=["owner", "shortcut"], name="idx_canned_owner_shortcut")]
+
+    def __str__(self) -> str:
+        return f"/{self.shortcut} · {self.title}"
+
+
+class Note(models.Model):
+    """An agent's private note in a session's history: never a chat, so no path that
+    sends chats to Telegram can ever select one."""
+
+    id = models.CharField(primary_key=True, max_length=25, default=new_cuid, editable=False)
+    session = models.ForeignKey(
+        Session, on_delete=models.CASCADE, related_name="notes", db_column="session_id"
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        db_column="author_id",
+        verbose_name=_("author"),
+    )
+    text = models.TextField(_("text"))
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+
+    class Meta:
+        db_table = "notes"
+        verbose_name = _("note")
+        verbose_name_plural = _("notes")
+        ordering = ["created_at"]
+        indexes = [models.Index(fields=["session", "created_at"], name="idx_notes_session_created")]
+
+    def __str__(self) -> str:
+        return self.text[:60]
+
+
+class Mention(models.Model):
+    """`@name` of an agent in a note: that agent is told, and may open the session."""
+
+    id = models.CharField(primary_key=True, max_length=25, default=new_cuid, editable=False)
+    note = models.ForeignKey(Note, on_delete=models.CASCADE, related_name="mentions")
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mentions"
+    )
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+
+    class Meta:
+        db_table = "mentions"
+        verbose_name = _("mention")
+        verbose_name_plural = _("mentions")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["agent", "read_at"], name="idx_mentions_agent_read")]
+        constraints = [
+            models.UniqueConstraint(fields=["note", "agent"], name="uniq_mentions_note_agent")
+        ]
+
+    def __str__(self) -> str:
+        return f"@{self.agent_id} in {self.note_id}"
