@@ -6,15 +6,16 @@ On MySQL/MariaDB message text goes through the FULLTEXT index `ft_chats_message`
 (migration 0011) in BOOLEAN MODE, so a search stays fast at millions of chats. That
 index leaves out what its parser cannot see: words shorter than
 `innodb_ft_min_token_size` (3), stopwords, emoji and punctuation such as the `#` of
-`#10234`. So each search term must also appear as typed (LIKE): over the FULLTEXT
-candidates when the query has an indexable word, otherwise over the CS's own sessions,
-or for an ADMIN over the newest `UNINDEXED_WINDOW` chats. SQLite scans (small desks).
+`#10234`. So each search term must also appear as typed (LIKE), and the index only
+narrows the rows LIKE reads; see `_chat_matches` for the steps. A query without any
+indexable word (emoji alone, "ya") reads only the newest chats: UNINDEXED_WINDOW of the
+desk for an ADMIN, UNINDEXED_SESSIONS sessions for a CS. SQLite scans (small desks).
 """
 
 import re
 from dataclasses import dataclass
 
-from django.db import OperationalError, connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -29,14 +30,18 @@ NAME_RESULTS = 10  # sessions found by the client's name, before message matches
 CLIENTS_SCANNED = 200  # clients whose name matches, of which sessions are looked up
 # Where a search looks first: common words fill a page there, reading few rows.
 RECENT_CHATS = 20_000  # an ADMIN's: the desk's newest chats
-RECENT_SESSIONS = 200  # a CS's: its newest sessions
-# An ADMIN's search with no indexable word (only emoji, short words…) reads at most
-# this many of the newest chats: the rest would be a scan of every chat.
+RECENT_SESSIONS = 100  # a CS's: its newest sessions
+# A search with no indexable word (only emoji, short words…) reads at most the newest
+# chats of the desk (an ADMIN) or of the agent's newest sessions (a CS): the rest
+# would be a scan of every chat.
 UNINDEXED_WINDOW = 100_000
+UNINDEXED_SESSIONS = 500  # a CS's: its newest sessions
 # A FULLTEXT search for a word in very many messages reads them all; past this many
 # seconds (MariaDB) the wider LIKE scan answers instead.
 FULLTEXT_TIMEOUT = 0.15
-ER_STATEMENT_TIMEOUT = 1969
+# The statement timed out: 1969, or 188 ("aborted") when InnoDB's FULLTEXT search
+# was interrupted, 1317 when the query was.
+TIMEOUT_ERRORS = frozenset({1969, 188, 1317})
 FT_MIN_TOKEN = 3
 # InnoDB's default FULLTEXT stopwords (INFORMATION_SCHEMA.INNODB_FT_DEFAULT_STOPWORD):
 # never indexed, so a MATCH on them finds nothing.
@@ -106,7 +111,9 @@ def _client_matches(*, user: User, q: str, limit: int) -> list[SearchResult]:
     client_ids = list(
         Client.objects.filter(
             Q(name__icontains=q) | Q(username__icontains=handle) | Q(telegram_id=q)
-        ).values_list("pk", flat=True)[:CLIENTS_SCANNED]
+        )
+        .order_by()  # any CLIENTS_SCANNED of them: no sort of every matching client
+        .values_list("pk", flat=True)[:CLIENTS_SCANNED]
     )
     if not client_ids or limit <= 0:
         return []
@@ -145,11 +152,12 @@ def _chat_matches(*, user: User, terms: list[str], limit: int) -> list[Chat]:
     the primary key's order is the time order).
 
     MySQL/MariaDB, in steps that each read few rows: (1) the newest chats (an ADMIN:
-    the desk's newest RECENT_CHATS; a CS: its RECENT_SESSIONS newest sessions), where a
-    common word fills the page at once; (2) if not, the FULLTEXT candidates (few, for a
-    word that rare), under FULLTEXT_TIMEOUT on MariaDB; (3) without an indexable word,
-    or past that time, a wider scan: a CS's every session, an ADMIN's newest
-    UNINDEXED_WINDOW chats.
+    the desk's newest RECENT_CHATS; a CS: those of its RECENT_SESSIONS newest sessions),
+    where a common word fills the page at once; (2) if not, the FULLTEXT candidates
+    (few, for a word that rare), under FULLTEXT_TIMEOUT on MariaDB; (3) without an
+    indexable word, or past that time, LIKE alone: over a CS's next sessions, newest
+    first, until the page is full or UNINDEXED_SESSIONS were read; over an ADMIN's
+    newest UNINDEXED_WINDOW chats.
     """
     if limit <= 0:
         return []
@@ -164,7 +172,11 @@ def _chat_matches(*, user: User, terms: list[str], limit: int) -> list[Chat]:
     chats = chats.only("id", "session_id", "message", "created_at").order_by("-id")
     if connection.vendor != "mysql":
         return list(chats[:limit])
-    found = list(chats.filter(_recent(user))[:limit])
+    session_batches = [] if user.is_admin else _session_batches(user)
+    if user.is_admin:
+        found = list(chats.filter(pk__gt=_chat_id_at(RECENT_CHATS))[:limit])
+    else:
+        found = list(chats.filter(session_id__in=session_batches.pop(0))[:limit])
     if len(found) >= limit:
         return found
     words = fulltext_words(terms)
@@ -176,23 +188,31 @@ def _chat_matches(*, user: User, terms: list[str], limit: int) -> list[Chat]:
             where=["MATCH (chats.message) AGAINST (%s IN BOOLEAN MODE)"], params=[against]
         )
         more = _within_timeout(matching, limit)
-    if more is None:
-        more = list(chats.filter(_unindexed_scope(user))[:limit])
+    if more is None and user.is_admin:
+        more = list(chats.filter(pk__gt=_chat_id_at(UNINDEXED_WINDOW))[:limit])
+    elif more is None:
+        more = []
+        for batch in session_batches:
+            if len(found) + len(more) >= limit:
+                break
+            more += chats.filter(session_id__in=batch)[: limit - len(found) - len(more)]
     merged = {chat.pk: chat for chat in found + more}
     return [merged[pk] for pk in sorted(merged, reverse=True)[:limit]]
 
 
-def _recent(user: User) -> Q:
-    if user.is_admin:
-        return Q(pk__gt=_chat_id_at(RECENT_CHATS))
-    newest = Session.objects.filter(cs=user).order_by("-last_activity_at", "-id")
-    return Q(session_id__in=list(newest.values_list("pk", flat=True)[:RECENT_SESSIONS]))
-
-
-def _unindexed_scope(user: User) -> Q:
-    """What a search without the FULLTEXT index reads: a CS's sessions are its own
-    (already the query's scope); an ADMIN's, the newest UNINDEXED_WINDOW chats."""
-    return Q(pk__gt=_chat_id_at(UNINDEXED_WINDOW)) if user.is_admin else Q()
+def _session_batches(user: User) -> list[list[str]]:
+    """The CS's UNINDEXED_SESSIONS newest session ids: RECENT_SESSIONS, then batches
+    four times larger each, so a scan stops soon after the page is full."""
+    ids = list(
+        Session.objects.filter(cs=user)
+        .order_by("-last_activity_at", "-id")
+        .values_list("pk", flat=True)[:UNINDEXED_SESSIONS]
+    )
+    batches, start, size = [ids[:RECENT_SESSIONS]], RECENT_SESSIONS, 4 * max(1, RECENT_SESSIONS)
+    while start < len(ids):
+        batches.append(ids[start : start + size])
+        start, size = start + size, size * 4
+    return batches
 
 
 def _chat_id_at(offset: int) -> str:
@@ -213,8 +233,8 @@ def _within_timeout(chats: QuerySet[Chat], limit: int) -> list[Chat] | None:
                 return list(chats[:limit])
             finally:
                 cursor.execute("SET SESSION max_statement_time = DEFAULT")
-    except OperationalError as error:
-        if error.args and error.args[0] == ER_STATEMENT_TIMEOUT:
+    except DatabaseError as error:
+        if error.args and error.args[0] in TIMEOUT_ERRORS:
             return None
         raise
 

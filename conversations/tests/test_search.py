@@ -7,6 +7,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from conversations import search
 from conversations.models import Chat, Session
 from conversations.search import search_for_agent
 from conversations.tests.console_helpers import add_chat, make_session
@@ -44,6 +45,18 @@ def chat_ids(results) -> set[str]:
 
 
 class TestSelector:
+    @pytest.fixture(autouse=True, params=["newest first", "through the index", "past its time"])
+    def step(self, request, monkeypatch):
+        """Every way MariaDB finds messages: among the newest (where a common word fills
+        a page); with nothing counted as newest, through the FULLTEXT index (or for
+        words it does not hold, the wider scan); and that scan again when the index's
+        search runs out of time. SQLite scans either way."""
+        if request.param != "newest first":
+            monkeypatch.setattr(search, "RECENT_CHATS", 0)
+            monkeypatch.setattr(search, "RECENT_SESSIONS", 0)
+        if request.param == "past its time":
+            monkeypatch.setattr(search, "_within_timeout", lambda chats, limit: None)
+
     @pytest.mark.parametrize(
         ("q", "expected"),
         [
