@@ -253,6 +253,13 @@ MAX_ACTIVE_SESSIONS_PER_CS = env.int("MAX_ACTIVE_SESSIONS_PER_CS", default=0)
 FLOOD_MAX_MESSAGES = env.int("FLOOD_MAX_MESSAGES", default=20)
 FLOOD_WINDOW = env.float("FLOOD_WINDOW", default=60)
 
+# Idle sessions: a client silent this many seconds after the agent's last message is
+# asked "Do you still need help?"; without an answer the session ends IDLE_CLOSE_AFTER
+# seconds after the question. The delivery worker looks every IDLE_CHECK_INTERVAL.
+IDLE_WARN_AFTER = env.float("IDLE_WARN_AFTER", default=24 * 3600)
+IDLE_CLOSE_AFTER = env.float("IDLE_CLOSE_AFTER", default=24 * 3600)
+IDLE_CHECK_INTERVAL = env.float("IDLE_CHECK_INTERVAL", default=60)
+
 # Agents' uploads: largest size, and the content types that may be sent.
 UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=20 * 2**20)
 UPLOAD_ALLOWED_TYPES = env.list(
