@@ -1,6 +1,6 @@
 from django.urls import path
 
-from conversations.api import profile_views, search_views, views
+from conversations.api import canned_views, profile_views, search_views, views
 
 urlpatterns = [
     path("me/", views.MeApi.as_view(), name="me"),
@@ -9,6 +9,12 @@ urlpatterns = [
     path("labels/<str:label_id>/", profile_views.LabelDetailApi.as_view(), name="label"),
     path("clients/<str:client_id>/", profile_views.ClientProfileApi.as_view(), name="client"),
     path("search/", search_views.SearchApi.as_view(), name="search"),
+    path("canned-responses/", canned_views.CannedListApi.as_view(), name="canned_responses"),
+    path(
+        "canned-responses/<str:canned_id>/",
+        canned_views.CannedDetailApi.as_view(),
+        name="canned_response",
+    ),
     path("sessions/<str:session_id>/", views.SessionDetailApi.as_view(), name="session"),
     path("sessions/<str:session_id>/chats/", views.ChatListApi.as_view(), name="chats"),
     path("sessions/<str:session_id>/read/", views.SessionReadApi.as_view(), name="read"),
