@@ -30,6 +30,10 @@ PLACEHOLDERS: dict[str, frozenset[str]] = {
     "unsupported": frozenset(),
     "blocked": frozenset(),
     "flooding": frozenset(),
+    "idle_warning": frozenset(),
+    "idle_yes": frozenset(),
+    "idle_no": frozenset(),
+    "idle_expired": frozenset(),
 }
 
 DEFAULT_TEXTS: dict[str, dict[str, str]] = {
@@ -56,6 +60,10 @@ DEFAULT_TEXTS: dict[str, dict[str, str]] = {
             "You are sending messages too quickly. Please wait a minute; messages sent "
             "meanwhile are not received."
         ),
+        "idle_warning": "Do you still need help?",
+        "idle_yes": "Yes",
+        "idle_no": "No",
+        "idle_expired": "This question has expired.",
     },
     "id": {
         "greeting": (
@@ -82,6 +90,10 @@ DEFAULT_TEXTS: dict[str, dict[str, str]] = {
             "Anda mengirim pesan terlalu cepat. Mohon tunggu sebentar; pesan yang dikirim "
             "selama itu tidak kami terima."
         ),
+        "idle_warning": "Apakah Anda masih memerlukan bantuan?",
+        "idle_yes": "Ya",
+        "idle_no": "Tidak",
+        "idle_expired": "Pertanyaan ini sudah kedaluwarsa.",
     },
 }
 

@@ -15,10 +15,11 @@ from aiogram import Bot, Dispatcher, Router
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.filters import Command, CommandStart
-from aiogram.types import Message
+from aiogram.types import CallbackQuery, Message
 from django.conf import settings
 
 from conversations import services
+from conversations.bot_texts import bot_text
 from conversations.services import Sender
 from telegram_gateway.db import call_service
 from telegram_gateway.mapping import incoming_from_message, sender_name
@@ -26,7 +27,13 @@ from telegram_gateway.recorder import record_incoming
 
 logger = logging.getLogger(__name__)
 
-ALLOWED_UPDATES = ["message", "edited_message", "channel_post", "edited_channel_post"]
+ALLOWED_UPDATES = [
+    "message",
+    "edited_message",
+    "channel_post",
+    "edited_channel_post",
+    "callback_query",
+]
 
 
 @dataclass(frozen=True)
@@ -119,6 +126,30 @@ async def on_edit(message: Message) -> None:
     )
 
 
+async def on_callback_query(query: CallbackQuery) -> None:
+    """A press on an inline button: only an idle warning's Yes / No means anything.
+
+    The payload is untrusted (see `services.idle_answer`); whatever it is, the press
+    is answered, or the client's Telegram shows a spinner. A failed answer (the
+    query expired, a redelivered update already answered) is only logged.
+    """
+    user = query.from_user
+    result = await call_service(
+        services.idle_answer,
+        data=query.data or "",
+        telegram_id=str(user.id),
+        message_id=query.message.message_id if query.message else None,
+        quote=getattr(query.message, "text", None) or "",
+    )
+    text = None
+    if not result.accepted:
+        text = bot_text("idle_expired", result.language_code or user.language_code)
+    try:
+        await query.answer(text=text)
+    except Exception as error:  # never worth retrying the update for
+        logger.info("callback query %s not answered: %r", query.id, error)
+
+
 async def on_not_private(message: Message) -> None:
     # The help desk serves one person at a time; groups and channels are not conversations.
     logger.info(
@@ -138,6 +169,7 @@ def build_dispatcher() -> Dispatcher:
     private.message.register(on_end, Command("end"))
     private.message.register(on_message)
     private.edited_message.register(on_edit)
+    private.callback_query.register(on_callback_query)
 
     others = Router(name="groups and channels")
     for observer in (

@@ -52,11 +52,13 @@ class DeliveryWorker:
         services.delivery_due.connect(on_due, weak=False)
         sweeper = asyncio.create_task(self._sweep_presence())
         relay = asyncio.create_task(self._relay_chat_actions())
+        idle = asyncio.create_task(self._check_idle_sessions())
         try:
             await self._loop(wake)
         finally:
             sweeper.cancel()
             relay.cancel()
+            idle.cancel()
             services.delivery_due.disconnect(on_due)
             await self._shut_down()
 
@@ -72,6 +74,25 @@ class DeliveryWorker:
                 await call_service(services.agent_presence_sweep)
             except TRANSIENT_DATABASE_ERRORS as error:
                 logger.warning("cannot sweep agents' presence (%s)", error)
+
+    async def _check_idle_sessions(self) -> None:
+        """Warn idle clients and end unanswered warnings, every IDLE_CHECK_INTERVAL.
+
+        Every worker runs it; the services claim each session once. A database
+        error is logged and the check runs again at the next interval.
+        """
+        while not self.stop.is_set():
+            await asyncio.sleep(max(settings.IDLE_CHECK_INTERVAL, 0.05))
+            try:
+                closed, warned = await call_service(services.idle_sessions_check)
+            except TRANSIENT_DATABASE_ERRORS as error:
+                logger.warning("cannot check idle sessions (%s)", error)
+                continue
+            except Exception:
+                logger.exception("idle sessions check failed")
+                continue
+            if closed or warned:
+                logger.info("idle sessions: %d warned, %d closed", warned, closed)
 
     async def _relay_chat_actions(self) -> None:
         """Show clients "typing…" while agents write, as consoles ask (see consumers.py).

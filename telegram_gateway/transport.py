@@ -17,7 +17,13 @@ from aiogram.exceptions import (
     TelegramServerError,
     TelegramUnauthorizedError,
 )
-from aiogram.types import FSInputFile, Message, ReplyParameters
+from aiogram.types import (
+    FSInputFile,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    ReplyParameters,
+)
 
 from conversations.services import Delivery
 from telegram_gateway.pacing import SendPacer
@@ -193,6 +199,16 @@ async def _send_file(
     return await bot.send_document(chat_id, upload, caption=caption, reply_parameters=reply)
 
 
+def _keyboard(delivery: Delivery) -> InlineKeyboardMarkup | None:
+    if not delivery.buttons:
+        return None
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [InlineKeyboardButton(text=text, callback_data=data) for text, data in delivery.buttons]
+        ]
+    )
+
+
 def _file_id(message: Message) -> str:
     if message.photo:
         return message.photo[-1].file_id
@@ -225,7 +241,11 @@ async def send_delivery(
                 file_id = _file_id(message)
             else:
                 message = await bot.send_message(
-                    delivery.telegram_chat_id, content, reply_parameters=reply
+                    delivery.telegram_chat_id,
+                    content,
+                    reply_parameters=reply,
+                    # The buttons go under the last part, where the question ends.
+                    reply_markup=_keyboard(delivery) if number == len(steps) else None,
                 )
         except Exception as error:
             raise classify(error) from error

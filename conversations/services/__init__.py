@@ -9,6 +9,13 @@ from conversations.services.blocking import (
 )
 from conversations.services.clients import Sender
 from conversations.services.files import chat_file_url
+from conversations.services.idle import (
+    IdleAnswer,
+    idle_answer,
+    idle_sessions_check,
+    idle_sessions_close,
+    idle_sessions_warn,
+)
 from conversations.services.incoming import (
     IncomingMessage,
     RecordedMessage,
@@ -43,6 +50,7 @@ from conversations.services.sessions import (
 
 __all__ = [
     "Delivery",
+    "IdleAnswer",
     "IncomingMessage",
     "RecordedMessage",
     "Sender",
@@ -68,6 +76,10 @@ __all__ = [
     "delivery_progress",
     "delivery_release",
     "delivery_retry_later",
+    "idle_answer",
+    "idle_sessions_check",
+    "idle_sessions_close",
+    "idle_sessions_warn",
     "queue_drain",
     "session_assign",
     "session_end",

@@ -56,6 +56,8 @@ class Delivery:
     attempts: int
     # Telegram's id of the client's-chat message the reply answers (its first part does).
     reply_to_message_id: int | None = None
+    # Inline buttons, (label, callback data), one row: only an idle warning has them.
+    buttons: tuple[tuple[str, str], ...] = ()
 
 
 def _message_type_for(content_type: str) -> str:
@@ -255,9 +257,29 @@ def deliveries_claim(*, limit: int, lease: timedelta = timedelta(seconds=60)) ->
             parts_sent=chat.delivery_parts_sent,
             attempts=chat.delivery_attempts + 1,
             reply_to_message_id=chat.reply_to_message_id,
+            buttons=_buttons(chat),
         )
         for chat in claimed
     ]
+
+
+def _buttons(chat: Chat) -> tuple[tuple[str, str], ...]:
+    """The Yes / No buttons when `chat` is its session's current idle warning.
+
+    A chat row keeps no keyboard: the warning is the notice dated exactly the
+    session's `idle_warned_at` while the session carries a nonce (see idle.py).
+    """
+    session = chat.session
+    if not (
+        chat.is_notice
+        and session.idle_warning_nonce
+        and session.status == Session.Status.ACTIVE
+        and session.idle_warned_at == chat.created_at
+    ):
+        return ()
+    from conversations.services.idle import idle_warning_buttons  # idle imports this module
+
+    return idle_warning_buttons(session=session, language_code=session.client.language_code)
 
 
 def _first_message_id(telegram_message_id: int) -> Coalesce:
