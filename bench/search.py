@@ -32,6 +32,7 @@ from datetime import datetime, timedelta
 import MySQLdb
 from common import fresh_database, percentile
 from django.contrib.auth.hashers import make_password
+from django.core.management import call_command
 from django.db import connection
 
 from accounts.models import User
@@ -370,6 +371,8 @@ def main() -> None:
     args = parser.parse_args()
     if not args.skip_load:
         bulk_load(args)
+    else:
+        call_command("migrate", verbosity=0)  # a reused load gets the newer columns
     with connection.cursor() as cursor:
         for table in ("sessions", "chats"):
             cursor.execute(f"SELECT COUNT(*) FROM {table}")

@@ -30,7 +30,7 @@ NAME_RESULTS = 10  # sessions found by the client's name, before message matches
 CLIENTS_SCANNED = 200  # clients whose name matches, of which sessions are looked up
 # Where a search looks first: common words fill a page there, reading few rows.
 RECENT_CHATS = 20_000  # an ADMIN's: the desk's newest chats
-RECENT_SESSIONS = 100  # a CS's: its newest sessions
+RECENT_SESSIONS = 200  # a CS's: its newest sessions
 # A search with no indexable word (only emoji, short words…) reads at most the newest
 # chats of the desk (an ADMIN) or of the agent's newest sessions (a CS): the rest
 # would be a scan of every chat.
@@ -38,7 +38,7 @@ UNINDEXED_WINDOW = 100_000
 UNINDEXED_SESSIONS = 500  # a CS's: its newest sessions
 # A FULLTEXT search for a word in very many messages reads them all; past this many
 # seconds (MariaDB) the wider LIKE scan answers instead.
-FULLTEXT_TIMEOUT = 0.15
+FULLTEXT_TIMEOUT = 0.1
 # The statement timed out: 1969, or 188 ("aborted") when InnoDB's FULLTEXT search
 # was interrupted, 1317 when the query was.
 TIMEOUT_ERRORS = frozenset({1969, 188, 1317})
