@@ -9,8 +9,9 @@ from django.db.models import Count
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
-from conversations.models import Chat, Client, ClientBlockEvent, Label, Session
+from conversations.models import CannedResponse, Chat, Client, ClientBlockEvent, Label, Session
 from conversations.services.activity import sessions_recount_activity
+from conversations.services.canned import canned_validate
 from conversations.services.profile import COLOR_PATTERN
 
 
@@ -165,3 +166,60 @@ class ChatAdmin(admin.ModelAdmin):
     @admin.display(description=_("client"), ordering="session__client__name")
     def client(self, obj: Chat) -> Client:
         return obj.session.client
+
+
+class CannedResponseAdminForm(forms.ModelForm):
+    """Saved through the same rules as the API and the console (canned_validate):
+    the shortcut's form and uniqueness, and only known {variables}."""
+
+    class Meta:
+        model = CannedResponse
+        fields = ("shortcut", "title", "text_en", "text_id", "owner")
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        fields = canned_validate(
+            shortcut=cleaned.get("shortcut", ""),
+            title=cleaned.get("title", ""),
+            text_en=cleaned.get("text_en", ""),
+            text_id=cleaned.get("text_id", ""),
+            owner=cleaned.get("owner"),
+            exclude_id=None if self.instance._state.adding else self.instance.pk,
+        )
+        cleaned.update(fields)
+        return cleaned
+
+
+class CannedOwnerFilter(admin.SimpleListFilter):
+    title = _("kind")
+    parameter_name = "kind"
+
+    def lookups(self, request, model_admin):
+        return [("shared", _("shared")), ("personal", _("personal"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "shared":
+            return queryset.filter(owner__isnull=True)
+        if self.value() == "personal":
+            return queryset.filter(owner__isnull=False)
+        return queryset
+
+
+@admin.register(CannedResponse)
+class CannedResponseAdmin(admin.ModelAdmin):
+    """Shared responses (no owner) are managed here; agents' personal ones can be
+    seen and corrected too."""
+
+    form = CannedResponseAdminForm
+    list_display = ("shortcut", "title", "owner_display", "uses", "updated_at")
+    list_filter = (CannedOwnerFilter,)
+    search_fields = ("shortcut", "title", "text_en", "text_id")
+    list_select_related = ["owner"]
+    readonly_fields = ("uses", "created_at", "updated_at")
+    ordering = ("shortcut",)
+
+    @admin.display(description=_("owner"), ordering="owner__name")
+    def owner_display(self, obj: CannedResponse) -> str:
+        return str(obj.owner) if obj.owner_id else _("shared")

@@ -1,6 +1,14 @@
 from django.urls import path
 
-from conversations import alert_views, block_views, panel_views, profile_views, search_views, views
+from conversations import (
+    alert_views,
+    block_views,
+    canned_views,
+    panel_views,
+    profile_views,
+    search_views,
+    views,
+)
 
 app_name = "console"
 
@@ -11,6 +19,9 @@ urlpatterns = [
     path("load/", panel_views.my_load, name="load"),
     path("agents/", panel_views.agents_panel, name="agents"),
     path("search/", search_views.search, name="search"),
+    path("canned/", canned_views.suggestions, name="canned"),
+    path("canned/manage/", canned_views.manage, name="canned_manage"),
+    path("canned/<str:canned_id>/use/", canned_views.use, name="canned_use"),
     path("labels/options/", profile_views.label_options, name="label_options"),
     path("clients/<str:client_id>/profile/", profile_views.client_profile, name="client_profile"),
     path("clients/<str:client_id>/block/", block_views.client_block, name="client_block"),
