@@ -232,7 +232,13 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):
                 "unreachable": session.client.unreachable_since is not None,
                 "html": html,
             }
-        return event  # queue, presence, session_gone: plain values
+        if kind == "note":  # a private note, in this agent's language
+            from conversations.note_selectors import note_from_wire
+
+            note = note_from_wire(event["note"])
+            html = render_to_string("console/_note.html", {"note": note})
+            return {"kind": kind, "session_id": note.session_id, "note_id": note.pk, "html": html}
+        return event  # queue, presence, session_gone, mention: plain values
 
 
 def render_chat(chat: Chat, *, csrf_token: str) -> str:

@@ -52,6 +52,9 @@ class _Changes:
     presence: dict[str, bool] = field(default_factory=dict)
     # agent id → the signed-out sessions (hashed keys; None: every session of the agent)
     signed_out: dict[str, set[str | None]] = field(default_factory=lambda: defaultdict(set))
+    # Private notes written, and agents whose unread mentions changed (services/notes.py).
+    note_ids: set[str] = field(default_factory=set)
+    mention_agent_ids: set[str] = field(default_factory=set)
 
 
 def _pending() -> _Changes:
@@ -99,6 +102,18 @@ def queue_changed() -> None:
 
 def presence_changed(agent_id: str, *, online: bool) -> None:
     _pending().presence[agent_id] = online
+    _flush_on_commit()
+
+
+def notes_changed(note_ids: Iterable[str]) -> None:
+    """Notes were written: the consoles showing their sessions add them."""
+    _pending().note_ids |= set(note_ids)
+    _flush_on_commit()
+
+
+def mentions_changed(agent_ids: Iterable[str]) -> None:
+    """These agents' unread mentions changed: their badges get the new count."""
+    _pending().mention_agent_ids |= set(agent_ids)
     _flush_on_commit()
 
 
@@ -178,7 +193,32 @@ def _frames(changes: _Changes) -> dict[str, list[dict]]:
     for agent_id, sessions in changes.signed_out.items():
         for session in sessions:
             frames[agent_group(agent_id)].append({"kind": "signed_out", "session": session})
+    _note_frames(changes, frames, send)
     return frames
+
+
+def _note_frames(changes: _Changes, frames: dict[str, list[dict]], send) -> None:
+    """Notes to the consoles of those who may see their sessions (and the agents they
+    mention, who may open them read-only); each mentioned agent its unread count."""
+    from conversations.models import Mention, Note
+    from conversations.note_selectors import mention_unread_counts
+
+    if changes.note_ids:
+        notes = Note.objects.filter(pk__in=changes.note_ids).select_related("session", "author")
+        mentioned: dict[str, set[str]] = defaultdict(set)
+        pairs = Mention.objects.filter(note_id__in=changes.note_ids)
+        for note_id, agent_id in pairs.values_list("note_id", "agent_id"):
+            mentioned[note_id].add(agent_id)
+        for note in notes.order_by("created_at", "id"):
+            event = {"kind": "note", "note": note_to_wire(note)}
+            send(note.session.cs_id, event)
+            for agent_id in mentioned[note.pk] - {note.session.cs_id}:
+                frames[agent_group(agent_id)].append(event)
+    if changes.mention_agent_ids:
+        counts = mention_unread_counts(agent_ids=changes.mention_agent_ids)
+        for agent_id in changes.mention_agent_ids:
+            event = {"kind": "mention", "unread": counts.get(agent_id, 0)}
+            frames[agent_group(agent_id)].append(event)
 
 
 async def _send(layer: BaseChannelLayer, frames: dict[str, list[dict]]) -> None:
@@ -220,6 +260,16 @@ def chat_from_wire(data: dict) -> Chat:
     )
     chat.reply_target_id = data.get("reply_target_id")
     return chat
+
+
+def note_to_wire(note) -> dict:
+    return {
+        "id": note.pk,
+        "session_id": note.session_id,
+        "author_name": note.author.name if note.author else None,
+        "text": note.text,
+        "created_at": _when(note.created_at),
+    }
 
 
 def session_to_wire(session: Session) -> dict:

@@ -19,6 +19,12 @@ from conversations import services
 from conversations.forms import AgentChoiceForm, PresenceForm, ReplyForm, SessionFilterForm
 from conversations.limits import TELEGRAM_TEXT_LIMIT
 from conversations.models import Chat, Session
+from conversations.note_selectors import (
+    entries_with_notes,
+    mention_unread_count,
+    notes_for_page,
+    session_get_for_reader,
+)
 from conversations.panel_views import agents_panel_context, my_load_context
 from conversations.presentation import message_entries
 from conversations.selectors import (
@@ -33,6 +39,7 @@ from conversations.selectors import (
     session_list_page,
     session_waiting_queue,
 )
+from conversations.services.notes import mentions_mark_read, note_add
 
 WAITING_SHOWN = 20
 
@@ -92,6 +99,7 @@ def _list_context(request: HttpRequest) -> dict:
         if user.is_admin
         else "",
         "query_without_page": _query_without_page(request),
+        "mention_unread": mention_unread_count(agent=user),
         # Load at a glance: an ADMIN sees every agent's, a CS its own against the cap.
         **(agents_panel_context() if user.is_admin else my_load_context(user)),
     }
@@ -115,9 +123,12 @@ def _session_context(
     else:
         chats, has_older = chat_page_for_session(session=session, before=request.GET.get("before"))
     history = list(session_history_for_client(user=request.user, session=session))
+    # Private notes of the page's time range, in between the messages (one query).
+    newer = bool(around or request.GET.get("before"))
+    notes = notes_for_page(session=session, chats=chats, older=has_older, newer=newer)
     return {
         "session": session,
-        "entries": message_entries(chats),
+        "entries": entries_with_notes(message_entries(chats), notes),
         "has_older": has_older,
         "oldest_chat_id": chats[0].pk if chats else "",
         "reply_form": reply_form or ReplyForm(),
@@ -126,6 +137,7 @@ def _session_context(
         "client_session_count": client_session_count(client_id=session.client_id),
         "telegram_text_limit": TELEGRAM_TEXT_LIMIT,
         "focus_chat_id": at if around else "",
+        "read_only": getattr(request, "read_only", False),
     }
 
 
@@ -156,8 +168,17 @@ def session_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 @login_required
 def session_detail(request: HttpRequest, session_id: str) -> HttpResponse:
-    session = _session_or_404(request, session_id)
-    services.chat_mark_read(session=session)
+    # A CS mentioned in a note may read the session, never act on it (every POST view
+    # keeps `session_get_for_agent`); opening it marks the agent's mentions there read.
+    try:
+        session, read_only = session_get_for_reader(user=request.user, session_id=session_id)
+    except Session.DoesNotExist:
+        raise Http404(_("No such session.")) from None
+    if not read_only:
+        services.chat_mark_read(session=session)
+    if session.unread_mentions:
+        mentions_mark_read(agent=request.user, session=session)
+    request.read_only = read_only
     return _render_workspace(request, session)
 
 
@@ -166,6 +187,15 @@ def session_detail(request: HttpRequest, session_id: str) -> HttpResponse:
 def session_reply(request: HttpRequest, session_id: str) -> HttpResponse:
     session = _session_or_404(request, session_id)
     form = ReplyForm(request.POST, request.FILES)
+    if request.POST.get("mode") == "note":  # a private note: stored, never sent
+        if form.is_valid():
+            try:
+                note_add(session=session, author=request.user, text=form.cleaned_data["text"])
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                return _to_session(request, session)
+        return _render_workspace(request, session, reply_form=form, status=400)
     if form.is_valid():
         try:
             services.chat_send(

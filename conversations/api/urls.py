@@ -1,6 +1,6 @@
 from django.urls import path
 
-from conversations.api import canned_views, profile_views, search_views, views
+from conversations.api import canned_views, note_views, profile_views, search_views, views
 
 urlpatterns = [
     path("me/", views.MeApi.as_view(), name="me"),
@@ -17,6 +17,7 @@ urlpatterns = [
     ),
     path("sessions/<str:session_id>/", views.SessionDetailApi.as_view(), name="session"),
     path("sessions/<str:session_id>/chats/", views.ChatListApi.as_view(), name="chats"),
+    path("sessions/<str:session_id>/notes/", note_views.NoteListApi.as_view(), name="notes"),
     path("sessions/<str:session_id>/read/", views.SessionReadApi.as_view(), name="read"),
     path("sessions/<str:session_id>/end/", views.SessionEndApi.as_view(), name="end"),
     path(

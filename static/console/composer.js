@@ -282,6 +282,8 @@
 
   function sendTyping(sessionId, box) {
     if (!box.value.trim()) return;
+    const noteMode = byId("mode-note");
+    if (noteMode && noteMode.checked) return; // a private note: the client must see nothing
     const conversation = byId("conversation");
     if (conversation && conversation.dataset.unreachable) return;
     const now = Date.now();

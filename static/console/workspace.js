@@ -301,8 +301,7 @@
   function apply(events) {
     for (const event of events) {
       const handle = handlers[event.kind];
-      if (!handle) continue;
-      handle(event);
+      if (handle) handle(event); // other kinds (note, mention) are their scripts' business
       emit("workspace:push", { event: event });
     }
   }
