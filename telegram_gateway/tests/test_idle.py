@@ -8,6 +8,7 @@ import pytest
 from django.db import OperationalError
 
 from accounts.models import User
+from conversations import services
 from conversations.bot_texts import DEFAULT_TEXTS
 from conversations.models import Chat, Session
 from conversations.services import agent_presence_set, chat_send
@@ -216,3 +217,24 @@ def test_two_workers_ask_each_client_once(emulator, running_bot, start_worker, a
         heard = texts_to(emulator, user)
         assert heard.count(EN["idle_warning"]) == 1
         assert heard.count(EN["ended"]) == 1
+
+
+def test_a_database_error_in_the_check_is_logged_and_the_next_check_runs(
+    emulator, running_bot, agent, monkeypatch, caplog
+):
+    real, calls = services.idle_sessions_check, []
+
+    def flaky(**kwargs):
+        calls.append(1)
+        if len(calls) <= 2:
+            raise OperationalError(2013, "Lost connection to server during query")
+        return real(**kwargs)
+
+    monkeypatch.setattr(services, "idle_sessions_check", flaky)
+    caplog.set_level(logging.WARNING, logger="telegram_gateway.delivery")
+    ann = 6151
+    open_and_answer(emulator, agent, ann)
+
+    warning_sent(emulator, ann)
+    assert "cannot check idle sessions" in caplog.text
+    assert len(calls) > 2
