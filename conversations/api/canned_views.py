@@ -97,7 +97,10 @@ def _query(request: Request) -> dict:
 class CannedListApi(APIView):
     @extend_schema(
         parameters=[QUERY, SESSION],
-        responses={200: RenderedCannedResponseSerializer(many=True)},
+        responses={
+            200: RenderedCannedResponseSerializer(many=True),
+            404: OpenApiResponse(ErrorSerializer, description="No such session (`?session=`)."),
+        },
         summary="The shared canned responses and the caller's own",
         description="`rendered` is present only with `?session=`.",
         tags=["canned responses"],
