@@ -230,6 +230,7 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):
                 "cs_id": session.cs_id,
                 "unread": session.unread_count,
                 "unreachable": session.client.unreachable_since is not None,
+                "flooding": session.client.is_flooding,
                 "html": html,
             }
         if kind == "note":  # a private note, in this agent's language

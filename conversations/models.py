@@ -85,6 +85,11 @@ class Client(models.Model):
     def __str__(self) -> str:
         return f"{self.name} (@{self.username})" if self.username else self.name
 
+    @property
+    def is_flooding(self) -> bool:
+        """Writing faster than flood control allows, just now: agents see a mark."""
+        return bool(self.flooding_until and self.flooding_until > timezone.now())
+
 
 class Session(models.Model):
     """One conversation of a client, served by at most one agent at a time."""

@@ -260,3 +260,20 @@ class TestMessages:
         body = client.get(url(session), headers=HTMX).content.decode()
 
         assert "<script>alert(1)</script>" not in body and "&lt;script&gt;" in body
+
+
+class TestFloodingMark:
+    @pytest.mark.parametrize(("minutes", "shown"), [(5, True), (-5, False)])
+    def test_the_mark_shows_while_the_flood_lasts(self, client, cs_user, session, minutes, shown):
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        session.client.flooding_until = timezone.now() + timedelta(minutes=minutes)
+        session.client.save(update_fields=["flooding_until"])
+        client.force_login(cs_user)
+
+        body = client.get(url(session)).content.decode()
+
+        assert ('<span class="flooding">flooding</span>' in body) is shown  # the list row
+        assert ('data-flooding="1"' in body) is shown  # the header, which pushes refresh

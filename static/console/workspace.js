@@ -181,8 +181,9 @@
       const changed =
         event.status !== conversation.dataset.status ||
         (event.cs_id || "") !== conversation.dataset.cs ||
-        (event.unreachable ? "1" : "") !== conversation.dataset.unreachable;
-      // Ended, moved or unreachable: the server's fragment says what the agent may do.
+        (event.unreachable ? "1" : "") !== conversation.dataset.unreachable ||
+        (event.flooding ? "1" : "") !== conversation.dataset.flooding;
+      // Ended, moved, unreachable or flooding: the server's fragment says what is so.
       if (changed) refreshWork();
     }
     if (!list) return;
@@ -330,7 +331,8 @@
       const moved =
         freshConversation.dataset.status !== conversation.dataset.status ||
         freshConversation.dataset.cs !== conversation.dataset.cs ||
-        freshConversation.dataset.unreachable !== conversation.dataset.unreachable;
+        freshConversation.dataset.unreachable !== conversation.dataset.unreachable ||
+        freshConversation.dataset.flooding !== conversation.dataset.flooding;
       if (moved) refreshWork();
     }
     for (const id of ["session-list", "waiting-count", "waiting-list"]) {
