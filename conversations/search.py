@@ -43,6 +43,7 @@ FULLTEXT_TIMEOUT = 0.1
 # was interrupted, 1317 when the query was.
 TIMEOUT_ERRORS = frozenset({1969, 188, 1317})
 FT_MIN_TOKEN = 3
+FT_MAX_TOKEN = 84  # innodb_ft_max_token_size: longer words are not indexed either
 # InnoDB's default FULLTEXT stopwords (INFORMATION_SCHEMA.INNODB_FT_DEFAULT_STOPWORD):
 # never indexed, so a MATCH on them finds nothing.
 _STOPWORDS = (
@@ -142,9 +143,12 @@ def _client_label(client: Client) -> str:
 
 
 def fulltext_words(terms: list[str]) -> list[str]:
-    """The words of `terms` the FULLTEXT index holds: long enough and not stopwords."""
+    """The words of `terms` the FULLTEXT index holds: neither too short nor too long,
+    and not stopwords."""
     words = {w.lower() for term in terms for w in _WORD.findall(term)}
-    return sorted(w for w in words if len(w) >= FT_MIN_TOKEN and w not in FT_STOPWORDS)
+    return sorted(
+        w for w in words if FT_MIN_TOKEN <= len(w) <= FT_MAX_TOKEN and w not in FT_STOPWORDS
+    )
 
 
 def _chat_matches(*, user: User, terms: list[str], limit: int) -> list[Chat]:
