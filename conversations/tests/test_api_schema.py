@@ -52,6 +52,7 @@ def test_the_schema_documents_every_endpoint_with_the_spec_field_names():
         "/api/sessions/",
         "/api/sessions/{session_id}/",
         "/api/sessions/{session_id}/chats/",
+        "/api/sessions/{session_id}/notes/",
         "/api/sessions/{session_id}/read/",
         "/api/sessions/{session_id}/end/",
         "/api/sessions/{session_id}/transfer/",
