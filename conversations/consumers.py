@@ -267,7 +267,9 @@ def fragments_prepare() -> None:
     now = timezone.now()
     agent = User(id="warm-up", name="Agent", role=User.Role.ADMIN)
     session = Session(id="warm-up", status=Session.Status.ACTIVE, created_at=now, cs=agent)
-    session.client = Client(name="Client", username="client")
+    session.client = Client(
+        name="Client", username="client", unreachable_since=None, flooding_until=None
+    )
     session.last_activity_at = session.last_message_at = now
     session.unread_count, session.last_message, session.last_message_type = 1, "hi", "TEXT"
     chat = Chat(

@@ -3,6 +3,8 @@
 Table, column and index names follow the spec's database guide.
 """
 
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Now
@@ -88,7 +90,9 @@ class Client(models.Model):
     @property
     def is_flooding(self) -> bool:
         """Writing faster than flood control allows, just now: agents see a mark."""
-        return bool(self.flooding_until and self.flooding_until > timezone.now())
+        # A client made in Python and not yet read back holds the database default here.
+        until = self.flooding_until
+        return isinstance(until, datetime) and until > timezone.now()
 
 
 class Session(models.Model):

@@ -8,7 +8,13 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from conversations.models import Chat, Client, Session
-from conversations.services import chat_retry_delivery, chat_send, session_end
+from conversations.services import (
+    chat_record_incoming,
+    chat_retry_delivery,
+    chat_send,
+    session_end,
+)
+from conversations.tests.test_console_live import incoming
 from telegram_gateway.tests.conftest import wait_until
 from telegram_gateway.transport import split_text, utf16_len
 
@@ -145,6 +151,9 @@ class TestFailures:
         start_worker()
         delivered(chat, Status.FAILED)
         emulator.unblock_user(9007)
+        with pytest.raises(ValidationError):  # unreachable until the client writes again
+            chat_retry_delivery(chat=chat)
+        chat_record_incoming(incoming=incoming("9007", "I unblocked you"))
 
         chat_retry_delivery(chat=chat)
 
