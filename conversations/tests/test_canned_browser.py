@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterator
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from conversations.tests.browser import (
@@ -154,3 +155,16 @@ def test_escape_closes_the_list_and_tab_chooses_english_for_an_english_client(cs
     # Chosen but never sent: not counted.
     box.fill("")
     assert uses(cs1.new_page(), "thanks") == "0"
+
+    box.focus()
+    page.keyboard.type("/tha")
+    expect(listbox.get_by_role("option")).to_have_count(1)
+    # The combobox and its list add nothing serious for axe (a textarea with role
+    # combobox is "minor": ARIA in HTML lists no role for textarea).
+    violations = Axe().run(page).response["violations"]
+    mine = [
+        (v["id"], v["impact"])
+        for v in violations
+        if any("canned" in str(n["target"]) or "reply-text" in str(n["target"]) for n in v["nodes"])
+    ]
+    assert [v for v in mine if v[1] in ("serious", "critical")] == [], mine
