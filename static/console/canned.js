@@ -286,9 +286,8 @@
     prepare();
   });
   document.addEventListener("workspace:closed", close);
-  document.addEventListener("htmx:afterSwap", () => {
-    items = [];
-    prepare();
-  });
+  // Any swap (the reply form after a send, a panel loading): a new box needs its list;
+  // a swap elsewhere leaves an open list alone.
+  document.addEventListener("htmx:afterSwap", prepare);
   prepare();
 })();
