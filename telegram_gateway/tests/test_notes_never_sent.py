@@ -66,10 +66,20 @@ def test_no_send_call_ever_carries_a_note(emulator, bot_token, agent, colleague)
             for round_ in range(3):
                 for n, session in enumerate(sessions):
                     # ASCII tokens: found in the bytes whatever the request's encoding.
-                    secret = f"NOTESECRET{round_}x{n}"
-                    notes.append(note_add(session=session, author=agent, text=f"@cs2 {secret}"))
+                    secret, reply = f"NOTESECRET{round_}x{n}", f"REPLYOK{round_}x{n}"
+                    # Retried on SQLite's brief table lock (the worker's thread shares
+                    # the in-memory database); each write is one transaction.
+                    notes.append(
+                        wait_until(
+                            lambda s=session, t=secret: note_add(
+                                session=s, author=agent, text=f"@cs2 {t}"
+                            )
+                        )
+                    )
                     replies.append(
-                        chat_send(session=session, agent=agent, text=f"REPLYOK{round_}x{n}")
+                        wait_until(
+                            lambda s=session, t=reply: chat_send(session=s, agent=agent, text=t)
+                        )
                     )
             wait_until(
                 lambda: (
