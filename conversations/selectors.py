@@ -257,11 +257,18 @@ def agent_list() -> QuerySet[User]:
 def agent_loads() -> QuerySet[User]:
     """Every active CS agent with `status_online` and `active_sessions` (its number of
     ACTIVE sessions), for the admins' load panel: one query, whatever the agents."""
+    # A correlated count per agent over (status, cs): a join with every session ever
+    # held took a second at 100,000 sessions.
+    active = (
+        Session.objects.filter(cs=OuterRef("pk"), status=Session.Status.ACTIVE)
+        .order_by()
+        .values("cs")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
     return (
         User.objects.filter(role=User.Role.CS, is_active=True)
-        .annotate(
-            active_sessions=Count("sessions", filter=Q(sessions__status=Session.Status.ACTIVE))
-        )
+        .annotate(active_sessions=Coalesce(Subquery(active), 0))
         .order_by("name", "id")
     )
 
