@@ -80,9 +80,7 @@ class User(AbstractBaseUser):
     # The workspace's alerts for this agent: a sound, and desktop notifications (once
     # the browser grants them). db_default as for is_active.
     notify_sound = models.BooleanField(_("sound alerts"), default=True, db_default=True)
-    notify_desktop = models.BooleanField(
-        _("desktop notifications"), default=True, db_default=True
-    )
+    notify_desktop = models.BooleanField(_("desktop notifications"), default=True, db_default=True)
     # The password hash last found to be none of the seed's published passwords: a
     # production start then verifies only new or changed hashes (each verification is a
     # deliberately slow Argon2 run). A copy of `password`, so exactly as secret.
