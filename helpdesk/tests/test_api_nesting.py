@@ -6,6 +6,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework_simplejwt.tokens import AccessToken
 
+from conversations.models import CannedResponse, Label
 from conversations.tests.console_helpers import make_session
 from telegram_gateway.views import SECRET_HEADER, runtime_bot
 
@@ -51,7 +52,19 @@ def test_the_routes_cover_the_api():
 @pytest.mark.parametrize(("method", "route"), ROUTES)
 def test_deep_json_is_a_400_on_every_api_endpoint(admin_user, method, route, shape):
     session = make_session(cs=admin_user, name="John Doe")
-    path = route.replace("<str:session_id>", session.pk)
+    # Every object a route names exists, so the body is what the view reads next.
+    ids = {
+        "session_id": session.pk,
+        "client_id": session.client_id,
+        "label_id": Label.objects.create(name="VIP").pk,
+        "canned_id": CannedResponse.objects.create(
+            shortcut="hi", title="Hi", text_en="Hello", owner=admin_user
+        ).pk,
+    }
+    path = route
+    for name, value in ids.items():
+        path = path.replace(f"<str:{name}>", value)
+    assert "<" not in path, f"give {path} an object to name"
     token = AccessToken.for_user(admin_user)
 
     response = getattr(Client(raise_request_exception=False), method)(
