@@ -163,7 +163,7 @@ def test_a_reply_reaches_the_client_and_its_delivery_turns_sent_live(cs1, sandbo
     open_conversation(page, name)
 
     page.evaluate("window.__noReload = true")
-    page.get_by_label("Reply").fill("We are on it!")
+    page.locator("#reply-text").fill("We are on it!")
     with page.expect_response(lambda response: "/reply/" in response.url) as answer:
         page.get_by_role("button", name="Send").click()
 
@@ -220,7 +220,7 @@ def test_a_reply_sent_before_the_socket_connects_still_shows_sent(cs1, sandbox):
     page.evaluate("sessionStorage.setItem('holdSockets', '1')")
     page.reload()  # its socket now waits for the test
 
-    page.get_by_label("Reply").fill("Quick answer")
+    page.locator("#reply-text").fill("Quick answer")
     page.get_by_role("button", name="Send").click()
     reply = page.locator("#messages > li.msg.cs", has_text="Quick answer")
     expect(reply.locator("span.delivery")).to_have_text("pending")  # as rendered
@@ -282,7 +282,7 @@ def test_the_console_speaks_indonesian_to_an_indonesian_browser(new_context, san
     open_conversation(page, name)
     expect(page.get_by_role("button", name="Kirim")).to_be_visible()
     expect(page.get_by_role("button", name="Akhiri sesi")).to_be_visible()
-    page.get_by_label("Balasan").fill("Kami periksa sekarang.")
+    page.locator("#reply-text").fill("Kami periksa sekarang.")
     page.get_by_role("button", name="Kirim").click()
     wait_live(page)
     reply = page.locator("#messages > li.msg.cs", has_text="Kami periksa sekarang.")

@@ -17,7 +17,7 @@ from conversations.services.profile import (
     labels_from_ids,
 )
 from conversations.tests.console_helpers import make_session
-from conversations.tests.test_console_sessions import populate
+from conversations.tests.test_console_sessions import LIST_QUERY_CEILING, populate
 
 pytestmark = pytest.mark.django_db
 
@@ -287,8 +287,7 @@ class TestLabelFilter:
         vip.clients.set(Client.objects.all())
         client.force_login(cs_user if role == "cs" else admin_user)
 
-        # The list's own ceiling (test_console_sessions.TestConstantQueries).
-        with django_assert_max_num_queries(10):
+        with django_assert_max_num_queries(LIST_QUERY_CEILING):  # the list's own ceiling
             response = client.get("/console/", {"label": vip.pk, "order": "waiting"})
 
         shown = len(response.context["page"].object_list)
