@@ -198,6 +198,22 @@ def test_a_message_in_another_session_chimes_notifies_and_counts_in_the_title(cs
     expect(page.locator("#conversation")).to_contain_text("I am the one you are reading.")
 
 
+def test_a_session_assigned_to_me_chimes_and_notifies(cs1, sandbox):
+    page = open_workspace(cs1)
+    forget_alerts(page)
+
+    _, name = new_client_writes(sandbox, "I am new here.", name="Gita")
+
+    sid = session_id(page, name)  # its row arrived live
+    page.wait_for_function("window.__alerts.notifications.length > 0", timeout=ALERT_MS)
+    assert sounds(page), "no sound for a new session"
+    assert {
+        "title": name,
+        "body": "New session assigned",
+        "tag": f"helpdesk-session-{sid}",
+    } in notifications(page)
+
+
 def _path(url: str) -> str:
     return re.sub(r"^https?://[^/]+", "", url)
 
