@@ -9,7 +9,6 @@ exactly like a missing one.
 from datetime import datetime
 
 from django.contrib.auth.decorators import login_required
-from django.db.models import Exists, OuterRef
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -20,17 +19,15 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import User
 from conversations import services
-from conversations.models import Client, ClientBlockEvent, Session
+from conversations.models import Client, ClientBlockEvent
+from conversations.selectors import client_get_for_agent
 
 REASON_MAX_CHARS = ClientBlockEvent._meta.get_field("reason").max_length
 
 
 def _client_for_agent(user: User, client_id: str) -> Client:
-    clients = Client.objects.all()
-    if not user.is_admin:
-        clients = clients.filter(Exists(Session.objects.filter(client=OuterRef("pk"), cs=user)))
     try:
-        return clients.get(pk=client_id)
+        return client_get_for_agent(user=user, client_id=client_id)
     except Client.DoesNotExist:
         raise Http404(_("No such client.")) from None
 
