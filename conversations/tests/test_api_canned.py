@@ -2,16 +2,12 @@
 expired token, for every method), what each answers, `rendered` with `?session=`, and
 the schema."""
 
-from datetime import timedelta
-
 import pytest
 from django.test import Client as HttpClient
-from django.utils import timezone
-from rest_framework_simplejwt.tokens import AccessToken
 
-from accounts.models import User
 from conversations.models import CannedResponse
 from conversations.services.canned import canned_create
+from conversations.tests.api_helpers import bearer, call
 from conversations.tests.console_helpers import make_session
 
 pytestmark = pytest.mark.django_db
@@ -48,23 +44,6 @@ def mine(cs_user):
     return canned_create(
         shortcut="ref-mine", title="Mine", text_en="{agent_name} here.", owner=cs_user
     )
-
-
-def bearer(user: User | None, *, expired: bool = False) -> dict:
-    if user is None:
-        return {}
-    token = AccessToken.for_user(user)
-    if expired:
-        token.set_exp(from_time=timezone.now() - timedelta(hours=1))
-    return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
-
-
-def call(method: str, path: str, user: User | None, body=None, *, expired: bool = False):
-    client = HttpClient()
-    headers = bearer(user, expired=expired)
-    if method in ("get", "delete"):
-        return getattr(client, method)(path, **headers)
-    return getattr(client, method)(path, body or {}, content_type="application/json", **headers)
 
 
 def detail(canned: CannedResponse) -> str:

@@ -6,10 +6,9 @@ from datetime import timedelta
 import pytest
 from django.test import Client as HttpClient
 from django.utils import timezone
-from rest_framework_simplejwt.tokens import AccessToken
 
-from accounts.models import User
 from conversations.models import Client, ClientBlockEvent, Label, Session
+from conversations.tests.api_helpers import bearer, call
 from conversations.tests.console_helpers import make_session
 
 pytestmark = pytest.mark.django_db
@@ -33,23 +32,6 @@ def refund():
 @pytest.fixture
 def session(cs_user):
     return make_session(cs=cs_user, name="John Doe")
-
-
-def bearer(user: User | None, *, expired: bool = False) -> dict:
-    if user is None:
-        return {}
-    token = AccessToken.for_user(user)
-    if expired:
-        token.set_exp(from_time=timezone.now() - timedelta(hours=1))
-    return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
-
-
-def call(method: str, path: str, user: User | None, body=None, *, expired: bool = False):
-    client = HttpClient()
-    headers = bearer(user, expired=expired)
-    if method in ("get", "delete"):
-        return getattr(client, method)(path, **headers)
-    return getattr(client, method)(path, body or {}, content_type="application/json", **headers)
 
 
 def client_url(client: Client) -> str:

@@ -1,17 +1,13 @@
 """/api/sessions/<id>/notes/: who may list and write (the assigned CS, another CS, a CS
 mentioned in a note, an ADMIN, anonymous, an expired token), what each answers."""
 
-from datetime import timedelta
-
 import pytest
-from django.test import Client as HttpClient
-from django.utils import timezone
-from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts.models import User
 from conversations.limits import REPLY_MAX_CHARS
 from conversations.models import Chat, Mention, Note
 from conversations.services.notes import note_add
+from conversations.tests.api_helpers import call as api_call
 from conversations.tests.console_helpers import make_session
 
 pytestmark = pytest.mark.django_db
@@ -35,16 +31,7 @@ def session(cs_user, cs2):
 
 
 def call(method: str, session, user: User | None, body=None, *, expired: bool = False):
-    headers = {}
-    if user is not None:
-        token = AccessToken.for_user(user)
-        if expired:
-            token.set_exp(from_time=timezone.now() - timedelta(hours=1))
-        headers["HTTP_AUTHORIZATION"] = f"Bearer {token}"
-    path = f"/api/sessions/{session.pk}/notes/"
-    if method == "get":
-        return HttpClient().get(path, **headers)
-    return HttpClient().post(path, body or {}, content_type="application/json", **headers)
+    return api_call(method, f"/api/sessions/{session.pk}/notes/", user, body, expired=expired)
 
 
 @pytest.mark.parametrize("role", ["assigned", "admin", "mentioned"])
