@@ -135,6 +135,16 @@ class Session(models.Model):
     idle_warning_nonce = models.CharField(
         max_length=32, blank=True, default="", db_default="", editable=False
     )
+    # Reports (#15), stored when they happen so a range is read, not recomputed: the
+    # first assignment (queue wait), and the satisfaction survey sent at the end with
+    # the nonce its buttons carry. NULL in Node-era rows until `backfill_measures`.
+    first_assigned_at = models.DateTimeField(
+        _("first assigned at"), null=True, blank=True, db_default=None, editable=False
+    )
+    csat_asked_at = models.DateTimeField(null=True, blank=True, db_default=None, editable=False)
+    csat_nonce = models.CharField(
+        max_length=32, blank=True, default="", db_default="", editable=False
+    )
     # The client's id while ACTIVE, NULL once ENDED; unique, so the database itself
     # refuses a second ACTIVE session per client (MySQL has no partial unique index).
     active_client_id = models.GeneratedField(
@@ -165,6 +175,10 @@ class Session(models.Model):
                 fields=["status", "last_activity_at", "id"], name="idx_sessions_status_activity"
             ),
             models.Index(fields=["unread_since", "id"], name="idx_sessions_unread_since"),
+            # Reports read a date range of starts, ends and surveys.
+            models.Index(fields=["created_at"], name="idx_sessions_created"),
+            models.Index(fields=["ended_at"], name="idx_sessions_ended"),
+            models.Index(fields=["csat_asked_at"], name="idx_sessions_csat_asked"),
         ]
 
     def __str__(self) -> str:
@@ -274,6 +288,10 @@ class Chat(models.Model):
             models.Index(fields=["session", "created_at"], name="idx_chats_session_created"),
             models.Index(fields=["session", "sender_type", "is_read"], name="idx_chats_unread"),
             models.Index(fields=["delivery_status", "next_attempt_at"], name="idx_chats_delivery"),
+            # Reports count a date range's messages in and out from this index alone.
+            models.Index(
+                fields=["created_at", "sender_type", "is_notice"], name="idx_chats_created_sender"
+            ),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -409,3 +427,74 @@ class Mention(models.Model):
 
     def __str__(self) -> str:
         return f"@{self.agent_id} in {self.note_id}"
+
+
+class SessionAssignment(models.Model):
+    """A session given to an agent (allocation, an admin's choice or a transfer) and
+    that agent's first real reply after it: the first response time of reports, which
+    starts again for the new agent at a transfer."""
+
+    id = models.CharField(primary_key=True, max_length=25, default=new_cuid, editable=False)
+    session = models.ForeignKey(
+        Session, on_delete=models.CASCADE, related_name="assignments", db_column="session_id"
+    )
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        db_column="agent_id",
+        verbose_name=_("agent"),
+    )
+    assigned_at = models.DateTimeField(_("assigned at"), default=timezone.now)
+    first_reply_at = models.DateTimeField(_("first reply at"), null=True, blank=True)
+
+    class Meta:
+        db_table = "session_assignments"
+        verbose_name = _("assignment")
+        verbose_name_plural = _("assignments")
+        ordering = ["assigned_at"]
+        indexes = [
+            models.Index(fields=["session", "assigned_at"], name="idx_assignments_session"),
+            models.Index(fields=["assigned_at"], name="idx_assignments_assigned"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.session_id} → {self.agent_id} at {self.assigned_at:%Y-%m-%d %H:%M}"
+
+
+class CsatRating(models.Model):
+    """A client's answer to "How did we do?" (1 to 5), pressed in Telegram after a session
+    ended, with an optional comment written within CSAT_COMMENT_WINDOW after it."""
+
+    id = models.CharField(primary_key=True, max_length=25, default=new_cuid, editable=False)
+    session = models.OneToOneField(
+        Session, on_delete=models.CASCADE, related_name="csat", db_column="session_id"
+    )
+    # The agent the session ended with, who is rated.
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        db_column="agent_id",
+        verbose_name=_("agent"),
+    )
+    rating = models.PositiveSmallIntegerField(_("rating"))
+    comment = models.TextField(_("comment"), blank=True, default="", db_default="")
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+
+    class Meta:
+        db_table = "csat_ratings"
+        verbose_name = _("satisfaction rating")
+        verbose_name_plural = _("satisfaction ratings")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["created_at"], name="idx_csat_created")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(rating__gte=1, rating__lte=5), name="csat_rating_1_to_5"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rating}/5 · {self.session_id}"

@@ -260,6 +260,11 @@ IDLE_WARN_AFTER = env.float("IDLE_WARN_AFTER", default=24 * 3600)
 IDLE_CLOSE_AFTER = env.float("IDLE_CLOSE_AFTER", default=24 * 3600)
 IDLE_CHECK_INTERVAL = env.float("IDLE_CHECK_INTERVAL", default=60)
 
+# Satisfaction: when a session an agent answered ends, the client is asked "How did we
+# do?" (1 to 5) in Telegram, and may add one comment within CSAT_COMMENT_WINDOW seconds.
+CSAT_ENABLED = env.bool("CSAT_ENABLED", default=True)
+CSAT_COMMENT_WINDOW = env.float("CSAT_COMMENT_WINDOW", default=600)
+
 # Agents' uploads: largest size, and the content types that may be sent.
 UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=20 * 2**20)
 UPLOAD_ALLOWED_TYPES = env.list(

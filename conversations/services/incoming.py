@@ -13,6 +13,7 @@ from conversations.services.activity import chats_insert
 from conversations.services.blocking import IngestGate
 from conversations.services.clients import clients_create_missing, clients_lock
 from conversations.services.files import chat_file_url
+from conversations.services.measures import assignments_record
 from conversations.services.notices import notice_build, notices_stored
 from conversations.services.replies import reply_quote_cut
 from conversations.services.sessions import Allocator
@@ -124,6 +125,7 @@ def chat_record_incoming_many(*, incomings: list[IncomingMessage]) -> list[Recor
         # The unique active_client_id column refuses a second ACTIVE session even
         # if the locking above were ever bypassed.
         Session.objects.bulk_create(opened)
+        assignments_record(sessions=opened)
         if allocator:
             allocator.save()
         for client in reachable_again:

@@ -29,6 +29,7 @@ from conversations import events
 from conversations.models import Chat, Client, Session
 from conversations.services.activity import chats_insert
 from conversations.services.files import chat_file_url
+from conversations.services.measures import first_reply_record
 from conversations.services.replies import reply_quote_cut
 
 URL_PATTERN = re.compile(r"(https?://|www\.)\S+", re.IGNORECASE)
@@ -163,6 +164,7 @@ def chat_send(
         chat.local_file.save(upload.name, upload, save=False)
         chat.file_url = chat_file_url(chat_id=chat.id, file_name=upload.name)
     chats_insert(chats=[chat])
+    first_reply_record(session_id=session.pk, agent_id=agent.pk, at=chat.created_at)
     _notify_due()
     events.chats_changed([chat.pk], new=True)
     return chat

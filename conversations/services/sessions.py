@@ -18,6 +18,7 @@ from conversations import events
 from conversations.models import Chat, Client, Session
 from conversations.services.activity import session_unread_recount
 from conversations.services.clients import Sender, clients_create_missing, clients_lock
+from conversations.services.measures import assignments_record
 from conversations.services.notices import client_notify_locked, notice_build, notices_store
 
 NEVER_ASSIGNED = datetime(1970, 1, 1, tzinfo=UTC)
@@ -58,6 +59,7 @@ class Allocator:
         )
         session.cs = agent
         agent.last_assigned_at = timezone.now()
+        session.first_assigned_at = session.first_assigned_at or agent.last_assigned_at
         self.loads[agent.id] = self.loads.get(agent.id, 0) + 1
         self.assigned_agents.add(agent)
         return True
@@ -127,7 +129,8 @@ def queue_drain(allocator: Allocator | None = None) -> list[Session]:
         if not allocator.assign(session):
             break
         assigned.append(session)
-    Session.objects.bulk_update(assigned, ["cs"])
+    Session.objects.bulk_update(assigned, ["cs", "first_assigned_at"])
+    assignments_record(sessions=assigned)
     allocator.save()
     for session in assigned:
         events.session_changed(session)
@@ -205,6 +208,7 @@ def session_assign(*, session: Session, agent: User) -> Session:
         raise ValidationError(_("Sessions can only go to an active CS agent."), code="not_cs")
     session.cs = target
     session.save(update_fields=["cs"])
+    assignments_record(sessions=[session])
     User.objects.filter(pk=target.pk).update(last_assigned_at=timezone.now())
     events.session_changed(session)
     events.queue_changed()
@@ -229,6 +233,7 @@ def session_transfer(*, session: Session, to_agent: User) -> Session:
     previous = session.cs_id
     session.cs = target
     session.save(update_fields=["cs"])
+    assignments_record(sessions=[session])
     User.objects.filter(pk=target.pk).update(last_assigned_at=timezone.now())
     # Keep the allocator's loads true to this transaction before the queue reads them.
     allocator.loads[target.pk] = allocator.loads.get(target.pk, 0) + 1
