@@ -9,7 +9,15 @@ from django.db.models import Count
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
-from conversations.models import CannedResponse, Chat, Client, ClientBlockEvent, Label, Session
+from conversations.models import (
+    CannedResponse,
+    Chat,
+    Client,
+    ClientBlockEvent,
+    CsatRating,
+    Label,
+    Session,
+)
 from conversations.services.activity import sessions_recount_activity
 from conversations.services.canned import canned_validate
 from conversations.services.profile import COLOR_PATTERN
@@ -223,3 +231,29 @@ class CannedResponseAdmin(admin.ModelAdmin):
     @admin.display(description=_("owner"), ordering="owner__name")
     def owner_display(self, obj: CannedResponse) -> str:
         return str(obj.owner) if obj.owner_id else _("shared")
+
+
+@admin.register(CsatRating)
+class CsatRatingAdmin(admin.ModelAdmin):
+    """Clients' ratings as they gave them, read-only: nobody edits what a client said."""
+
+    list_display = ("session", "agent", "rating", "comment_preview", "created_at")
+    list_filter = ("rating", ("agent", admin.RelatedOnlyFieldListFilter))
+    search_fields = ("comment", "session__client__name", "session__client__username")
+    list_select_related = ["session__client", "agent"]
+    fields = ("session", "agent", "rating", "comment", "created_at")
+    readonly_fields = fields
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description=_("comment"))
+    def comment_preview(self, obj: CsatRating) -> str:
+        return Truncator(obj.comment).chars(80)

@@ -34,6 +34,12 @@ PLACEHOLDERS: dict[str, frozenset[str]] = {
     "idle_yes": frozenset(),
     "idle_no": frozenset(),
     "idle_expired": frozenset(),
+    "csat_question": frozenset(),
+    "csat_button": frozenset({"rating"}),
+    "csat_thanks": frozenset({"rating", "minutes"}),
+    "csat_already_rated": frozenset(),
+    "csat_closed": frozenset(),
+    "csat_comment_thanks": frozenset(),
 }
 
 DEFAULT_TEXTS: dict[str, dict[str, str]] = {
@@ -64,6 +70,17 @@ DEFAULT_TEXTS: dict[str, dict[str, str]] = {
         "idle_yes": "Yes",
         "idle_no": "No",
         "idle_expired": "This question has expired.",
+        "csat_question": (
+            "How did we do? Please rate this conversation from 1 (poor) to 5 (excellent)."
+        ),
+        "csat_button": "{rating} ⭐",
+        "csat_thanks": (
+            "Thank you for your rating ({rating} of 5)! If you like, write us one comment "
+            "in the next {minutes} minutes."
+        ),
+        "csat_already_rated": "You have already rated this conversation, thank you.",
+        "csat_closed": "This survey is closed.",
+        "csat_comment_thanks": "Thank you for your comment!",
     },
     "id": {
         "greeting": (
@@ -94,6 +111,18 @@ DEFAULT_TEXTS: dict[str, dict[str, str]] = {
         "idle_yes": "Ya",
         "idle_no": "Tidak",
         "idle_expired": "Pertanyaan ini sudah kedaluwarsa.",
+        "csat_question": (
+            "Bagaimana layanan kami? Beri nilai percakapan ini dari 1 (buruk) sampai "
+            "5 (sangat baik)."
+        ),
+        "csat_button": "{rating} ⭐",
+        "csat_thanks": (
+            "Terima kasih atas penilaian Anda ({rating} dari 5)! Jika berkenan, tulis satu "
+            "komentar untuk kami dalam {minutes} menit ke depan."
+        ),
+        "csat_already_rated": "Anda sudah menilai percakapan ini, terima kasih.",
+        "csat_closed": "Survei ini sudah ditutup.",
+        "csat_comment_thanks": "Terima kasih atas komentar Anda!",
     },
 }
 

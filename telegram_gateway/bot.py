@@ -127,12 +127,16 @@ async def on_edit(message: Message) -> None:
 
 
 async def on_callback_query(query: CallbackQuery) -> None:
-    """A press on an inline button: only an idle warning's Yes / No means anything.
+    """A press on an inline button: an idle warning's Yes / No, or a survey's 1 to 5.
 
-    The payload is untrusted (see `services.idle_answer`); whatever it is, the press
-    is answered, or the client's Telegram shows a spinner. A failed answer (the
-    query expired, a redelivered update already answered) is only logged.
+    The payload is untrusted (see `services.idle_answer`, `services.csat_answer`);
+    whatever it is, the press is answered, or the client's Telegram shows a spinner.
+    A failed answer (the query expired, a redelivered update already answered) is
+    only logged.
     """
+    if (query.data or "").startswith("csat:"):
+        await on_survey_press(query)
+        return
     user = query.from_user
     result = await call_service(
         services.idle_answer,
@@ -148,6 +152,32 @@ async def on_callback_query(query: CallbackQuery) -> None:
         await query.answer(text=text)
     except Exception as error:  # never worth retrying the update for
         logger.info("callback query %s not answered: %r", query.id, error)
+
+
+async def on_survey_press(query: CallbackQuery) -> None:
+    """A press on a satisfaction survey's button: answered, then the survey edited."""
+    user = query.from_user
+    result = await call_service(
+        services.csat_answer,
+        data=query.data or "",
+        telegram_id=str(user.id),
+        message_id=query.message.message_id if query.message else None,
+    )
+    try:
+        await query.answer(text=result.notice or None)
+    except Exception as error:  # never worth retrying the update for
+        logger.info("callback query %s not answered: %r", query.id, error)
+    if result.edit_message_id is None:
+        return
+    # In the presser's own chat with the bot, where the survey was sent.
+    where = {"chat_id": user.id, "message_id": result.edit_message_id}
+    try:
+        if result.edit_text:  # a new text without a keyboard: the buttons go
+            await query.bot.edit_message_text(text=result.edit_text, **where)
+        else:
+            await query.bot.edit_message_reply_markup(reply_markup=None, **where)
+    except Exception as error:  # the rating is stored; a survey left as it was is harmless
+        logger.info("survey message %s not edited: %r", result.edit_message_id, error)
 
 
 async def on_not_private(message: Message) -> None:

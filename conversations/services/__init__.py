@@ -8,6 +8,7 @@ from conversations.services.blocking import (
     client_unblock,
 )
 from conversations.services.clients import Sender
+from conversations.services.csat import CsatAnswer, csat_answer
 from conversations.services.files import chat_file_url
 from conversations.services.idle import (
     IdleAnswer,
@@ -49,6 +50,7 @@ from conversations.services.sessions import (
 )
 
 __all__ = [
+    "CsatAnswer",
     "Delivery",
     "IdleAnswer",
     "IncomingMessage",
@@ -69,6 +71,7 @@ __all__ = [
     "client_is_blocked",
     "client_notify",
     "client_unblock",
+    "csat_answer",
     "deliveries_claim",
     "delivery_due",
     "delivery_mark_failed",

@@ -56,7 +56,8 @@ def client_block(
     active = Session.objects.filter(client=client, status=Session.Status.ACTIVE).first()
     if active is not None:
         if client_is_blocked(client):
-            session_end(session=active)  # pushes the session's change itself
+            # Pushes the session's change itself; a client just blocked is not surveyed.
+            session_end(session=active, survey=False)
         else:
             events.session_changed(active)
     return client

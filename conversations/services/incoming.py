@@ -8,10 +8,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from conversations import events
-from conversations.models import Chat, Client, Session
+from conversations.models import Chat, Client, CsatRating, Session
 from conversations.services.activity import chats_insert
 from conversations.services.blocking import IngestGate
 from conversations.services.clients import clients_create_missing, clients_lock
+from conversations.services.csat import CommentCatcher, csat_comment_notice
 from conversations.services.files import chat_file_url
 from conversations.services.measures import assignments_record
 from conversations.services.notices import notice_build, notices_stored
@@ -69,7 +70,10 @@ def chat_record_incoming_many(*, incomings: list[IncomingMessage]) -> list[Recor
     (greeting a /start; connected, or queued with the position, for an opened
     session) are stored with them, so a stored message never lacks its notice.
     A blocked client's messages, and a flooding client's beyond the limit, are held
-    back: counted and answered with their notice, never stored (`IngestGate`).
+    back: counted and answered with their notice, never stored (`IngestGate`). A
+    text that would open a session while the client's rating awaits its comment is
+    that comment instead (`csat.CommentCatcher`): stored in the rated session, with
+    a thank-you, and it opens none.
     """
     senders = {incoming.telegram_id: incoming for incoming in incomings}  # latest name wins
     clients_create_missing(senders=senders)
@@ -99,6 +103,7 @@ def chat_record_incoming_many(*, incomings: list[IncomingMessage]) -> list[Recor
             )
         }
         allocator, places, gate = None, _QueuePlaces(), IngestGate()
+        comments = CommentCatcher()
         opened, new_chats, notices, results = [], [], [], []
         for incoming in incomings:
             client = clients[incoming.telegram_id]
@@ -112,6 +117,16 @@ def chat_record_incoming_many(*, incomings: list[IncomingMessage]) -> list[Recor
             session = active.get(client.id)
             if gate.holds_back(client, session, sent_at=incoming.sent_at):
                 results.append(RecordedMessage(None, session, False, False, held_back=True))
+                continue
+            if session is None and (rating := _comment_for(comments, client, incoming)):
+                chat = stored[key] = _client_chat(rating.session, incoming, is_read=True)
+                new_chats.append(chat)
+                notices.append(
+                    csat_comment_notice(
+                        rating=rating, chat=chat, language_code=client.language_code
+                    )
+                )
+                results.append(RecordedMessage(chat, rating.session, True, False))
                 continue
             if opens_session := session is None:
                 allocator = allocator or Allocator()
@@ -136,6 +151,7 @@ def chat_record_incoming_many(*, incomings: list[IncomingMessage]) -> list[Recor
         events.chats_changed((chat.pk for chat in new_chats), new=True)
         notices_stored(chats=notices)
         gate.finish()
+        comments.save()
         if any(session.cs_id is None for session in opened):
             events.queue_changed()
     return results
@@ -190,10 +206,25 @@ def _notices_for(
     ]
 
 
-def _client_chat(session: Session, incoming: IncomingMessage) -> Chat:
+def _comment_for(
+    comments: CommentCatcher, client: Client, incoming: IncomingMessage
+) -> CsatRating | None:
+    """The rating this message comments on: a plain text (not /start) while one awaits."""
+    if incoming.is_start or incoming.telegram_file_id or incoming.message_type not in _COMMENTS:
+        return None
+    return comments.rating_for(client, text=incoming.text, now=timezone.now())
+
+
+# A comment is written: a text, links included (a shared location or contact passes
+# too: rare right after a rating, and harmless as a comment).
+_COMMENTS = {Chat.MessageType.TEXT, Chat.MessageType.LINK}
+
+
+def _client_chat(session: Session, incoming: IncomingMessage, *, is_read: bool = False) -> Chat:
     chat = Chat(
         session=session,
         sender_type=Chat.SenderType.CLIENT,
+        is_read=is_read,
         message_type=incoming.message_type,
         message=incoming.text,
         telegram_message_id=incoming.telegram_message_id,

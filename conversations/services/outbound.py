@@ -57,7 +57,7 @@ class Delivery:
     attempts: int
     # Telegram's id of the client's-chat message the reply answers (its first part does).
     reply_to_message_id: int | None = None
-    # Inline buttons, (label, callback data), one row: only an idle warning has them.
+    # Inline buttons, (label, callback data), one row: an idle warning's, a survey's.
     buttons: tuple[tuple[str, str], ...] = ()
 
 
@@ -266,12 +266,18 @@ def deliveries_claim(*, limit: int, lease: timedelta = timedelta(seconds=60)) ->
 
 
 def _buttons(chat: Chat) -> tuple[tuple[str, str], ...]:
-    """The Yes / No buttons when `chat` is its session's current idle warning.
+    """The Yes / No buttons when `chat` is its session's current idle warning, the
+    1 to 5 buttons when it is its open satisfaction survey.
 
     A chat row keeps no keyboard: the warning is the notice dated exactly the
-    session's `idle_warned_at` while the session carries a nonce (see idle.py).
+    session's `idle_warned_at` while the session carries a nonce (see idle.py), the
+    survey the notice dated exactly `csat_asked_at` while it carries one (csat.py).
     """
+    from conversations.services.csat import csat_survey_buttons, is_survey  # imports notices
+
     session = chat.session
+    if is_survey(chat):
+        return csat_survey_buttons(session=session, language_code=session.client.language_code)
     if not (
         chat.is_notice
         and session.idle_warning_nonce

@@ -18,6 +18,7 @@ from conversations import events
 from conversations.models import Chat, Client, Session
 from conversations.services.activity import session_unread_recount
 from conversations.services.clients import Sender, clients_create_missing, clients_lock
+from conversations.services.csat import csat_survey_store
 from conversations.services.measures import assignments_record
 from conversations.services.notices import client_notify_locked, notice_build, notices_store
 
@@ -70,8 +71,13 @@ class Allocator:
 
 
 @transaction.atomic
-def session_end(*, session: Session) -> Session:
-    """End an ACTIVE session and hand the freed capacity to the waiting queue."""
+def session_end(*, session: Session, survey: bool = True) -> Session:
+    """End an ACTIVE session and hand the freed capacity to the waiting queue.
+
+    With `survey`, the client is asked to rate it when that is due (see
+    `csat_survey_store`); a caller that stores an `ended` notice builds it before
+    this call, so the survey is dated after it.
+    """
     allocator = Allocator()  # agents first, then the session: the module's lock order
     session = Session.objects.select_for_update().get(pk=session.pk)
     if session.status == Session.Status.ENDED:
@@ -79,6 +85,8 @@ def session_end(*, session: Session) -> Session:
     session.status = Session.Status.ENDED
     session.ended_at = timezone.now()
     session.save(update_fields=["status", "ended_at"])
+    if survey:
+        csat_survey_store(session=session)
     events.session_changed(session)
     if session.cs_id is None:
         events.queue_changed()
