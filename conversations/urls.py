@@ -7,6 +7,7 @@ from conversations import (
     note_views,
     panel_views,
     profile_views,
+    report_views,
     search_views,
     views,
 )
@@ -24,6 +25,8 @@ urlpatterns = [
     path("canned/manage/", canned_views.manage, name="canned_manage"),
     path("canned/<str:canned_id>/use/", canned_views.use, name="canned_use"),
     path("mentions/", note_views.mentions, name="mentions"),
+    path("reports/", report_views.reports, name="reports"),
+    path("reports/export.csv", report_views.reports_csv, name="reports_csv"),
     path("labels/options/", profile_views.label_options, name="label_options"),
     path("clients/<str:client_id>/profile/", profile_views.client_profile, name="client_profile"),
     path("clients/<str:client_id>/block/", block_views.client_block, name="client_block"),

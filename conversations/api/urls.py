@@ -1,6 +1,13 @@
 from django.urls import path
 
-from conversations.api import canned_views, note_views, profile_views, search_views, views
+from conversations.api import (
+    canned_views,
+    note_views,
+    profile_views,
+    report_views,
+    search_views,
+    views,
+)
 
 urlpatterns = [
     path("me/", views.MeApi.as_view(), name="me"),
@@ -9,6 +16,8 @@ urlpatterns = [
     path("labels/<str:label_id>/", profile_views.LabelDetailApi.as_view(), name="label"),
     path("clients/<str:client_id>/", profile_views.ClientProfileApi.as_view(), name="client"),
     path("search/", search_views.SearchApi.as_view(), name="search"),
+    path("reports/summary/", report_views.ReportSummaryApi.as_view(), name="reports_summary"),
+    path("csat/", report_views.CsatListApi.as_view(), name="csat"),
     path("canned-responses/", canned_views.CannedListApi.as_view(), name="canned_responses"),
     path(
         "canned-responses/<str:canned_id>/",
