@@ -45,7 +45,7 @@ def _svg(chart: pygal.graph.graph.Graph) -> SafeString:
     return mark_safe(svg)  # noqa: S308 (pygal's own markup)
 
 
-def _line(days: list[date], y_title: str) -> pygal.Line:
+def _line(days: list[date], y_title: str, *, legend: bool = True) -> pygal.Line:
     labels = [formats.date_format(day, "j M") for day in days]
     return pygal.Line(
         style=CHART_STYLE,
@@ -54,6 +54,7 @@ def _line(days: list[date], y_title: str) -> pygal.Line:
         explicit_size=False,
         width=560,
         height=340,
+        show_legend=legend,
         legend_at_bottom=True,
         legend_at_bottom_columns=3,
         show_minor_x_labels=False,
@@ -63,6 +64,7 @@ def _line(days: list[date], y_title: str) -> pygal.Line:
         truncate_label=-1,
         y_title=y_title,
         min_scale=2,
+        max_scale=6,
         allow_interruptions=True,
         dots_size=2.5,
         no_data_text=_("No data"),
@@ -84,12 +86,13 @@ def report_charts(summary: dict) -> dict[str, SafeString]:
     volume.add(_("Sessions started"), [day["sessions_started"] for day in daily])
     volume.add(_("Messages in"), [day["messages_in"] for day in daily])
     volume.add(_("Messages out"), [day["messages_out"] for day in daily])
-    response = _line(days, _("Minutes"))
+    # One series each, named by the figure's caption on the page: no legend.
+    response = _line(days, _("Minutes"), legend=False)
     response.add(
         _("Median first response"),
         [_minutes(day["first_response_median_seconds"]) for day in daily],
     )
-    resolution = _line(days, _("Minutes"))
+    resolution = _line(days, _("Minutes"), legend=False)
     resolution.add(
         _("Median resolution"), [_minutes(day["resolution_median_seconds"]) for day in daily]
     )

@@ -198,14 +198,14 @@ def _read(report_range: ReportRange, agent_id: str | None) -> _Rows:
     start, end = report_range.start, report_range.end
     by_agent = Q(cs_id=agent_id) if agent_id else Q()
     started = list(
-        Session.objects.filter(by_agent, created_at__gte=start, created_at__lt=end).values_list(
-            "id", "cs_id", "status", "created_at", "first_assigned_at"
-        )
+        Session.objects.filter(by_agent, created_at__gte=start, created_at__lt=end)
+        .values_list("id", "cs_id", "status", "created_at", "first_assigned_at")
+        .order_by()
     )
     ended = list(
-        Session.objects.filter(by_agent, ended_at__gte=start, ended_at__lt=end).values_list(
-            "cs_id", "created_at", "ended_at"
-        )
+        Session.objects.filter(by_agent, ended_at__gte=start, ended_at__lt=end)
+        .values_list("cs_id", "created_at", "ended_at")
+        .order_by()
     )
     assignments = list(
         SessionAssignment.objects.filter(
@@ -213,13 +213,15 @@ def _read(report_range: ReportRange, agent_id: str | None) -> _Rows:
             assigned_at__gte=start,
             assigned_at__lt=end,
             first_reply_at__isnull=False,
-        ).values_list("agent_id", "assigned_at", "first_reply_at")
+        )
+        .values_list("agent_id", "assigned_at", "first_reply_at")
+        .order_by()
     )
     by_rated = Q(agent_id=agent_id) if agent_id else Q()
     ratings = list(
-        CsatRating.objects.filter(by_rated, created_at__gte=start, created_at__lt=end).values_list(
-            "agent_id", "rating"
-        )
+        CsatRating.objects.filter(by_rated, created_at__gte=start, created_at__lt=end)
+        .values_list("agent_id", "rating")
+        .order_by()
     )
     surveys = Session.objects.filter(
         by_agent, csat_asked_at__gte=start, csat_asked_at__lt=end
@@ -434,9 +436,9 @@ def report_sessions_rows(
         first_reply[session_id] = (assigned_at, replied_at)  # the earliest wins
     ratings = {
         session_id: (rating, comment)
-        for session_id, rating, comment in CsatRating.objects.filter(**of_sessions).values_list(
-            "session_id", "rating", "comment"
-        )
+        for session_id, rating, comment in CsatRating.objects.filter(**of_sessions)
+        .values_list("session_id", "rating", "comment")
+        .order_by()
     }
     yield list(CSV_COLUMNS)
     sessions = (
