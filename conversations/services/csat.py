@@ -207,34 +207,37 @@ def csat_comment_notice(*, rating: CsatRating, chat: Chat, language_code: str) -
 class CommentCatcher:
     """The ingest's view of comments: which message becomes a rating's comment.
 
-    Asked only where a message would open a session (the client has none ACTIVE),
-    at most once per client per batch (one indexed query: the client's sessions,
-    then their ratings by the unique session). A rating takes one comment: once
-    caught, the client's later messages, in this batch or another, open a session.
+    Asked only where a message would open a session (the client has none ACTIVE).
+    The ratings awaiting a comment of the batch's clients without an ACTIVE session
+    are read once per batch, when first needed (one query: those clients' sessions
+    by index, then their ratings by the unique session). A rating takes one comment:
+    once caught, the client's later messages, in this batch or another, open a session.
     """
 
-    def __init__(self) -> None:
-        self._open: dict[str, CsatRating | None] = {}
+    def __init__(self, *, clients: list[Client]) -> None:
+        self._clients = clients
+        self._open: dict[str, CsatRating] | None = None
         self.caught: list[CsatRating] = []
+
+    def _read(self, now: datetime) -> dict[str, CsatRating]:
+        since = now - timedelta(seconds=settings.CSAT_COMMENT_WINDOW)
+        awaiting = (
+            CsatRating.objects.select_related("session")
+            .filter(session__client__in=self._clients, comment="", created_at__gte=since)
+            .order_by("created_at")
+        )
+        return {rating.session.client_id: rating for rating in awaiting}  # the newest wins
 
     def rating_for(self, client: Client, *, text: str, now: datetime) -> CsatRating | None:
         """The rating `text` comments on, if it is a text while one awaits a comment."""
-        if not text.strip():
+        if not text.strip() or not self._clients:
             return None
-        if client.pk not in self._open:
-            since = now - timedelta(seconds=settings.CSAT_COMMENT_WINDOW)
-            self._open[client.pk] = (
-                CsatRating.objects.select_related("session")
-                .filter(session__client=client, comment="", created_at__gte=since)
-                .order_by("-created_at")
-                .first()
-            )
-        rating = self._open[client.pk]
-        if rating is None:
-            return None
-        self._open[client.pk] = None  # one comment per rating
-        rating.comment = text
-        self.caught.append(rating)
+        if self._open is None:
+            self._open = self._read(now)
+        rating = self._open.pop(client.pk, None)  # one comment per rating
+        if rating is not None:
+            rating.comment = text
+            self.caught.append(rating)
         return rating
 
     def save(self) -> None:

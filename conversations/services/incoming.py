@@ -103,7 +103,7 @@ def chat_record_incoming_many(*, incomings: list[IncomingMessage]) -> list[Recor
             )
         }
         allocator, places, gate = None, _QueuePlaces(), IngestGate()
-        comments = CommentCatcher()
+        comments = CommentCatcher(clients=[c for c in clients.values() if c.id not in active])
         opened, new_chats, notices, results = [], [], [], []
         for incoming in incomings:
             client = clients[incoming.telegram_id]

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -400,6 +401,22 @@ class TestComment:
         )
         assert photo.session_opened
         assert CsatRating.objects.get().comment == ""
+
+    def test_looking_for_comments_costs_the_same_queries_for_3_or_12_new_clients(self, agent):
+        User.objects.filter(pk=agent.pk).update(status_online=True)
+        self.rated(agent)  # a rating awaits its comment, from someone else
+
+        def batch_queries(first: int, count: int) -> int:
+            incomings = [
+                IncomingMessage(str(n), f"New {n}", None, 1, Chat.MessageType.TEXT, "hi")
+                for n in range(first, first + count)
+            ]
+            with CaptureQueriesContext(connection) as queries:
+                results = chat_record_incoming_many(incomings=incomings)
+            assert all(r.session_opened for r in results)
+            return len(queries)
+
+        assert batch_queries(95000, 3) == batch_queries(96000, 12)
 
     def test_without_a_rating_a_message_after_the_survey_opens_a_session(self, agent):
         session = open_session(agent)
