@@ -94,7 +94,7 @@ def csat_survey_buttons(*, session: Session, language_code: str) -> tuple[tuple[
     )
 
 
-def is_survey(chat: Chat) -> bool:
+def chat_is_survey(chat: Chat) -> bool:
     """Whether `chat` is its session's open survey (the notice dated `csat_asked_at`)."""
     session = chat.session
     return bool(chat.is_notice and session.csat_nonce and session.csat_asked_at == chat.created_at)

@@ -273,10 +273,10 @@ def _buttons(chat: Chat) -> tuple[tuple[str, str], ...]:
     session's `idle_warned_at` while the session carries a nonce (see idle.py), the
     survey the notice dated exactly `csat_asked_at` while it carries one (csat.py).
     """
-    from conversations.services.csat import csat_survey_buttons, is_survey  # imports notices
+    from conversations.services.csat import chat_is_survey, csat_survey_buttons  # imports notices
 
     session = chat.session
-    if is_survey(chat):
+    if chat_is_survey(chat):
         return csat_survey_buttons(session=session, language_code=session.client.language_code)
     if not (
         chat.is_notice
