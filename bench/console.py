@@ -28,6 +28,9 @@
    starts and tells their clients; injection begins once those notices are sent, and
    the sessions are put back, and the push phase's clients removed, afterwards.
 
+BENCH_BOT_CMD replaces `python manage.py runbot` (to run the bot under a profiler,
+e.g. `py-spy record -o bot.svg -- .venv/bin/python manage.py runbot`).
+
 Needs MariaDB (BENCH_DATABASE_URL, default
 mysql://root@127.0.0.1:3306/helpdesk_bench_console: its own database, so --skip-load
 can reuse a load the other benchmarks would drop; it is dropped and re-created unless
@@ -70,7 +73,7 @@ from django.test import Client as WebClient
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import User
-from conversations.models import Chat, Session
+from conversations.models import Chat, Session, SessionAssignment
 from conversations.selectors import session_waiting_queue
 from conversations.services import chat_file_url
 from helpdesk.ids import new_cuid
@@ -783,7 +786,8 @@ def _push_cleanup(telegram_ids: list[str]) -> None:
             return
         marks = ", ".join(["%s"] * len(client_ids))
         sessions = f"SELECT id FROM sessions WHERE client_id IN ({marks})"
-        cursor.execute(f"DELETE FROM chats WHERE session_id IN ({sessions})", client_ids)
+        for table in ("chats", "session_assignments", "csat_ratings", "notes"):
+            cursor.execute(f"DELETE FROM {table} WHERE session_id IN ({sessions})", client_ids)
         cursor.execute(f"DELETE FROM sessions WHERE client_id IN ({marks})", client_ids)
         cursor.execute(f"DELETE FROM clients WHERE id IN ({marks})", client_ids)
 
@@ -905,7 +909,7 @@ def measure_push(args: argparse.Namespace) -> dict:
             for n, telegram_id in enumerate(telegram_ids):
                 emulator.add_user(telegram_id, f"Push {n}", username=f"push{n}")
             bot = subprocess.Popen(
-                [sys.executable, "manage.py", "runbot"],
+                os.environ.get("BENCH_BOT_CMD", f"{sys.executable} manage.py runbot").split(),
                 cwd=BASE_DIR,
                 env={**bot_environment(emulator.base_url), "REDIS_URL": REDIS_URL},
                 stdout=log,
@@ -976,7 +980,8 @@ def measure_push(args: argparse.Namespace) -> dict:
         _push_cleanup([str(t) for t in telegram_ids])
         User.objects.filter(role=User.Role.CS).update(status_online=True)
         Chat.objects.filter(session__in=waiting_ids, sender_type=Chat.SenderType.CS).delete()
-        Session.objects.filter(pk__in=waiting_ids).update(cs=None)
+        SessionAssignment.objects.filter(session__in=waiting_ids).delete()
+        Session.objects.filter(pk__in=waiting_ids).update(cs=None, first_assigned_at=None)
 
     arrivals = report["arrivals"]
 

@@ -11,10 +11,13 @@ joins `GROUP_ADMINS`. A CS's console is never in a group that carries another
 agent's sessions.
 """
 
+import asyncio
 import hashlib
 import logging
+import threading
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -42,7 +45,9 @@ def agent_group(agent_id: str) -> str:
 
 
 @dataclass
-class _Changes:
+class Changes:
+    """What a transaction changed that consoles show: the push reads the rows it names."""
+
     chat_ids: set[str] = field(default_factory=set)
     new_chat_ids: set[str] = field(default_factory=set)
     session_ids: set[str] = field(default_factory=set)
@@ -56,12 +61,42 @@ class _Changes:
     note_ids: set[str] = field(default_factory=set)
     mention_agent_ids: set[str] = field(default_factory=set)
 
+    def merge(self, other: "Changes") -> None:
+        """Add `other`, noted later: one push then carries both."""
+        self.chat_ids |= other.chat_ids
+        self.new_chat_ids |= other.new_chat_ids
+        self.session_ids |= other.session_ids
+        for session_id, agents in other.previous_agents.items():
+            self.previous_agents[session_id] |= agents
+        self.queue = self.queue or other.queue
+        self.presence.update(other.presence)
+        for agent_id, sessions in other.signed_out.items():
+            self.signed_out[agent_id] |= sessions
+        self.note_ids |= other.note_ids
+        self.mention_agent_ids |= other.mention_agent_ids
 
-def _pending() -> _Changes:
+    def __bool__(self) -> bool:
+        return bool(
+            self.chat_ids
+            or self.session_ids
+            or self.queue
+            or self.presence
+            or self.signed_out
+            or self.note_ids
+            or self.mention_agent_ids
+        )
+
+
+# The changes of the current thread's transactions while pushes are held (see
+# `pushes_held`), instead of pushed at each commit.
+_held = threading.local()
+
+
+def _pending() -> Changes:
     connection = transaction.get_connection()
     changes = getattr(connection, "console_changes", None)
     if changes is None:
-        changes = connection.console_changes = _Changes()
+        changes = connection.console_changes = Changes()
     return changes
 
 
@@ -136,12 +171,37 @@ def channel_layer_prepare() -> None:
     get_channel_layer()
 
 
+@contextmanager
+def pushes_held() -> Iterator[Changes]:
+    """Hold back the pushes of what commits in this block, into the changes yielded,
+    for the caller to push later (`changes_push`).
+
+    The bot's recorder uses it: its handlers, and the next getUpdates, then wait for
+    the commit only, not for the reads and sends of the push; the pushes still go out
+    in order, one after another, merged while one is under way.
+    """
+    _held.changes = held = Changes()
+    try:
+        yield held
+    finally:
+        _held.changes = None
+
+
 def _flush() -> None:
     connection = transaction.get_connection()
     changes = getattr(connection, "console_changes", None)
     if changes is None:
         return  # an earlier callback of this transaction sent everything
     del connection.console_changes
+    held = getattr(_held, "changes", None)
+    if held is not None:
+        held.merge(changes)
+        return
+    changes_push(changes)
+
+
+def changes_push(changes: Changes) -> None:
+    """Read what `changes` names and send each group its frame (after commit)."""
     layer = get_channel_layer()
     if layer is None or (isinstance(layer, InMemoryChannelLayer) and not layer.groups):
         return  # no console in this process, and no other process can hear it: skip the reads
@@ -150,7 +210,7 @@ def _flush() -> None:
         async_to_sync(_send)(layer, frames)
 
 
-def _frames(changes: _Changes) -> dict[str, list[dict]]:
+def _frames(changes: Changes) -> dict[str, list[dict]]:
     from conversations.selectors import (
         chat_reply_targets_attach,
         session_rows,
@@ -197,7 +257,7 @@ def _frames(changes: _Changes) -> dict[str, list[dict]]:
     return frames
 
 
-def _note_frames(changes: _Changes, frames: dict[str, list[dict]], send) -> None:
+def _note_frames(changes: Changes, frames: dict[str, list[dict]], send) -> None:
     """Notes to the consoles of those who may see their sessions (and the agents they
     mention, who may open them read-only); each mentioned agent its unread count."""
     from conversations.models import Mention, Note
@@ -222,11 +282,16 @@ def _note_frames(changes: _Changes, frames: dict[str, list[dict]], send) -> None
 
 
 async def _send(layer: BaseChannelLayer, frames: dict[str, list[dict]]) -> None:
-    for group, events in frames.items():
+    """Send each group its frame, all at once: a batch that opens a dozen sessions
+    pushes to a dozen agents, and one Redis round trip after another would add up."""
+
+    async def send(group: str, events: list[dict]) -> None:
         try:
             await layer.group_send(group, {"type": FRAME_TYPE, "events": events})
         except Exception:  # a push is a hint: the commit it follows stands
             logger.exception("console push to %s failed", group)
+
+    await asyncio.gather(*(send(group, events) for group, events in frames.items()))
 
 
 # The wire: plain values only (channels-redis packs frames with msgpack).

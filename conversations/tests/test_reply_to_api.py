@@ -201,7 +201,7 @@ class TestReplyTargetsLive:
             add_chat(other, "re other", telegram_message_id=21, reply_to_message_id=11),
         ]
         plain = add_chat(session, "plain", telegram_message_id=22)
-        changes = events._Changes(chat_ids={c.pk for c in [*replies, plain]})
+        changes = events.Changes(chat_ids={c.pk for c in [*replies, plain]})
 
         with django_assert_num_queries(2):  # the chats, then their targets
             frames = events._frames(changes)
@@ -220,7 +220,7 @@ class TestReplyTargetsLive:
         self, session, question, django_assert_num_queries
     ):
         with django_assert_num_queries(1):
-            frames = events._frames(events._Changes(chat_ids={question.pk}))
+            frames = events._frames(events.Changes(chat_ids={question.pk}))
 
         (event,) = frames[events.GROUP_ADMINS]
         assert event["chat"]["reply_target_id"] is None
