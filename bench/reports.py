@@ -301,9 +301,10 @@ def table_counts() -> list[tuple[str, int, float]]:
 # --- timing ---------------------------------------------------------------------------
 
 
-def _get(client: WebClient, url: str, headers: dict) -> tuple[float, int]:
-    """Seconds and bytes of one request, a streamed body read to its end."""
-    started = time.perf_counter()
+def _get(client: WebClient, url: str, headers: dict) -> tuple[float, float, int]:
+    """Wall and CPU seconds (this process: Django, not MariaDB) and bytes of one
+    request, a streamed body read to its end."""
+    started, cpu = time.perf_counter(), time.process_time()
     response = client.get(url, headers=headers)
     if response.status_code != 200:
         raise SystemExit(f"GET {url}: HTTP {response.status_code}")
@@ -311,7 +312,7 @@ def _get(client: WebClient, url: str, headers: dict) -> tuple[float, int]:
         size = sum(len(part) for part in response.streaming_content)
     else:
         size = len(response.content)
-    return time.perf_counter() - started, size
+    return time.perf_counter() - started, time.process_time() - cpu, size
 
 
 def time_target(targets: list[tuple], requests: int, budget: float) -> dict:
@@ -322,16 +323,19 @@ def time_target(targets: list[tuple], requests: int, budget: float) -> dict:
     for target in targets[:3]:
         _get(*target)
     with CaptureQueriesContext(connection) as captured:
-        _, size = _get(*targets[0])
+        _, _, size = _get(*targets[0])
     queries = list(captured.captured_queries)
-    times, deadline = [], time.perf_counter() + budget
+    times, cpu, deadline = [], [], time.perf_counter() + budget
     for n in range(requests):
-        times.append(_get(*targets[n % len(targets)])[0])
+        elapsed, used, _ = _get(*targets[n % len(targets)])
+        times.append(elapsed)
+        cpu.append(used)
         if time.perf_counter() > deadline and len(times) >= 3:
             break
     slowest = max(queries, key=lambda q: float(q["time"]), default={"time": 0, "sql": ""})
     return {
         "times": [t * 1000 for t in times],
+        "cpu": [t * 1000 for t in cpu],
         "queries": len(queries),
         "sql_ms": sum(float(q["time"]) for q in queries) * 1000,
         "slowest_ms": float(slowest["time"]) * 1000,
@@ -375,6 +379,7 @@ def time_reports(args: argparse.Namespace) -> dict[str, dict]:
         print(
             f"  {name:<28} n={len(times):<4} p50 {percentile(times, 0.5):7.1f}  "
             f"p95 {percentile(times, 0.95):7.1f}  max {max(times):7.1f} ms | "
+            f"CPU p50 {percentile(result['cpu'], 0.5):5.1f} ms | "
             f"{result['queries']:>2} queries, {result['sql_ms']:.0f} ms SQL "
             f"(slowest {result['slowest_ms']:.0f}) | {result['bytes'] / 1024:.0f} KB",
             flush=True,
@@ -416,6 +421,7 @@ def main() -> None:
         f"\nReports over the last {RANGE_DAYS} days: server time in process (test client, "
         f"DEBUG off), load average {load[0]:.2f}"
     )
+    print("  (ms; CPU = this process's, i.e. Django's; queries and SQL time of one request)")
     results = time_reports(args)
     print(
         "  (one persistent connection; CONN_MAX_AGE=0 adds a connect per request: "
