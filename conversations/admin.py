@@ -16,6 +16,7 @@ from conversations.models import (
     ClientBlockEvent,
     CsatRating,
     Label,
+    Note,
     Session,
 )
 from conversations.services.activity import sessions_recount_activity
@@ -125,6 +126,24 @@ class ChatInline(admin.TabularInline):
     extra = 0
 
 
+class NoteInline(admin.TabularInline):
+    """The agents' private notes beside the conversation, as agents wrote them: an
+    admin reads them here, and nobody rewrites what a colleague noted."""
+
+    model = Note
+    fields = ("author", "text", "created_at")
+    readonly_fields = fields
+    ordering = ("created_at",)
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
 @admin.register(Session)
 class SessionAdmin(admin.ModelAdmin):
     list_display = ("client", "cs", "status", "created_at", "ended_at")
@@ -134,7 +153,7 @@ class SessionAdmin(admin.ModelAdmin):
     list_select_related = ["client", "cs"]
     autocomplete_fields = ("client", "cs")
     date_hierarchy = "created_at"
-    inlines = [ChatInline]
+    inlines = [ChatInline, NoteInline]
 
     def save_related(self, request, form, formsets, change) -> None:
         super().save_related(request, form, formsets, change)

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
-from conversations.models import Chat, Client, Session
+from conversations.models import Chat, Client, Note, Session
 from conversations.tests.console_helpers import add_chat, make_session
 
 pytestmark = pytest.mark.django_db
@@ -132,6 +132,18 @@ class TestSessions:
         assert response.status_code == 200
         content = response.content.decode()
         assert content.index("Message 0") < content.index("Your refund is on its way")
+
+    def test_it_shows_the_agents_notes_of_a_session_read_only(self, admin_client, cs_user):
+        (session,) = add_conversations(1)
+        Note.objects.create(session=session, author=cs_user, text="Called the courier: Friday")
+        url = reverse("admin:conversations_session_change", args=[session.pk])
+
+        response = admin_client.get(url)
+
+        content = response.content.decode()
+        assert "Called the courier: Friday" in content
+        assert 'name="notes-TOTAL_FORMS"' in content
+        assert 'name="notes-0-text"' not in content  # shown, never an editable field
 
 
 class TestChats:
