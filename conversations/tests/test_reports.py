@@ -3,6 +3,7 @@ bad ranges, charts without scripts or outside addresses, and a constant number o
 
 import csv
 import io
+import warnings
 from html.parser import HTMLParser
 
 import pytest
@@ -295,3 +296,21 @@ def test_page_and_csv_use_a_constant_number_of_queries(
         fetch()
 
     assert len(large.captured_queries) == len(small.captured_queries)
+
+
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
+async def test_under_asgi_the_csv_streams_the_same_rows(desk, async_client):
+    from asgiref.sync import sync_to_async
+
+    await sync_to_async(async_client.force_login)(desk.admin)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        response = await async_client.get(CSV, RANGE)
+        body = "".join([part.decode() async for part in response.streaming_content])
+
+    assert response.status_code == 200
+    assert response.is_async  # read in batches, not all at once by Django
+    assert not [w for w in caught if "synchronous iterators" in str(w.message)]
+    rows = list(csv.reader(io.StringIO(body)))
+    assert [row[1] for row in rows] == ["client", "Ani", "Budi", "Citra", "Dewi", "Eko", "Fajar"]
