@@ -138,7 +138,8 @@ class ReportSummaryApi(APIView):
 
 class CsatSerializer(serializers.ModelSerializer):
     session_id = serializers.CharField()
-    agent_id = serializers.CharField(allow_null=True)
+    agent_id = serializers.CharField(allow_null=True, help_text="The agent the session ended with.")
+    rating = serializers.IntegerField(min_value=1, max_value=5)
 
     class Meta:
         model = CsatRating
