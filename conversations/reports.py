@@ -13,7 +13,6 @@ Every measure is defined in the README ("Reports"). A CS always sees its own fig
 the agent filter is forced to the caller.
 """
 
-import math
 import re
 import statistics
 from collections import defaultdict
@@ -162,11 +161,13 @@ def median(values: list[float]) -> float | None:
 
 
 def p90(values: list[float]) -> float | None:
-    """Nearest rank: the ceil(0.9 * n)-th smallest value; None when empty."""
+    """Nearest rank: the ceil(0.9 * n)-th smallest value; None when empty.
+
+    In integers, so the rank never depends on how 0.9 * n rounds as a float."""
     if not values:
         return None
     ordered = sorted(values)
-    return ordered[math.ceil(0.9 * len(ordered)) - 1]
+    return ordered[(9 * len(ordered) + 9) // 10 - 1]
 
 
 def _seconds(value: float | None) -> float | None:

@@ -314,3 +314,21 @@ async def test_under_asgi_the_csv_streams_the_same_rows(desk, async_client):
     assert not [w for w in caught if "synchronous iterators" in str(w.message)]
     rows = list(csv.reader(io.StringIO(body)))
     assert [row[1] for row in rows] == ["client", "Ani", "Budi", "Citra", "Dewi", "Eko", "Fajar"]
+
+
+@pytest.mark.parametrize(
+    ("n", "rank"),
+    [(1, 1), (2, 2), (5, 5), (9, 9), (10, 9), (11, 10), (20, 18), (70, 63), (100, 90)],
+)
+def test_the_90th_percentile_is_the_nearest_rank(n, rank):
+    from conversations.reports import p90
+
+    assert p90([float(v) for v in range(n, 0, -1)]) == rank  # values 1..n, unsorted
+
+
+def test_the_median_is_the_middle_or_the_mean_of_the_two_middle_values():
+    from conversations.reports import median
+
+    assert median([]) is None
+    assert median([30.0, 10.0, 20.0]) == 20.0
+    assert median([40.0, 10.0, 20.0, 30.0]) == 25.0
