@@ -16,14 +16,25 @@ the agent filter is forced to the caller.
 import re
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Case, Count, IntegerField, Q, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    DateTimeField,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    Q,
+    Value,
+    When,
+)
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -182,41 +193,93 @@ def _ratio(part: int, whole: int, digits: int = 3) -> float | None:
     return round(part / whole, digits) if whole else None
 
 
+def _span(later: str, earlier: str | datetime) -> ExpressionWrapper:
+    """`later` - `earlier` (a column, or an instant such as the range's start), computed
+    by the database: a duration is far cheaper to read back than two datetimes, whose
+    conversion took most of a large range's time in Python."""
+    since = F(earlier) if isinstance(earlier, str) else Value(earlier, output_field=DateTimeField())
+    return ExpressionWrapper(F(later) - since, output_field=DurationField())
+
+
+def _s(value: timedelta | None) -> float | None:
+    return None if value is None else value.total_seconds()
+
+
+class _LocalClock:
+    """Local day and hour of instants given as seconds since the range's start.
+
+    Every UTC offset in use since 1972 (and every daylight saving change) is a multiple
+    of 15 minutes, and the range starts at a local midnight: so every instant in one UTC
+    quarter hour after the start has the same local date and hour, computed once."""
+
+    QUARTER = 900
+
+    def __init__(self, report_range: ReportRange) -> None:
+        self.range = report_range
+        self._slots: dict[int, tuple[int, int, int]] = {}
+
+    def at(self, seconds: float) -> tuple[int, int, int]:
+        """(day index in the range, weekday (Monday 0), hour) of `seconds` after the start."""
+        slot = int(seconds // self.QUARTER)
+        local = self._slots.get(slot)
+        if local is None:
+            when = self.range.start + timedelta(seconds=slot * self.QUARTER)
+            when = when.astimezone(self.range.tz)
+            local = ((when.date() - self.range.first).days, when.weekday(), when.hour)
+            self._slots[slot] = local
+        return local
+
+    def day(self, seconds: float) -> int:
+        return self.at(seconds)[0]
+
+
 @dataclass
 class _Rows:
-    """One read of the range: the few columns each measure needs."""
+    """One read of the range: the few values each measure needs, instants as seconds
+    since the range's start, durations in seconds."""
 
-    started: list[tuple]  # (id, cs_id, status, created_at, first_assigned_at)
-    ended: list[tuple]  # (cs_id, created_at, ended_at)
-    assignments: list[tuple]  # (agent_id, assigned_at, first_reply_at)
+    started: list[tuple]  # (cs_id, status, started, queue wait or None)
+    ended: list[tuple]  # (cs_id, ended, resolution)
+    assignments: list[tuple]  # (agent_id, assigned, first response)
     ratings: list[tuple]  # (agent_id, rating)
     surveys: int
-    messages: dict[date, dict[str, int]]  # local day → {CLIENT: n, CS: n}
+    messages: list[dict[str, int]]  # per day of the range: {CLIENT: n, CS: n}
 
 
 def _read(report_range: ReportRange, agent_id: str | None) -> _Rows:
     start, end = report_range.start, report_range.end
     by_agent = Q(cs_id=agent_id) if agent_id else Q()
-    started = list(
-        Session.objects.filter(by_agent, created_at__gte=start, created_at__lt=end)
-        .values_list("id", "cs_id", "status", "created_at", "first_assigned_at")
+    started = [
+        (cs_id, status, _s(since), _s(wait))
+        for cs_id, status, since, wait in Session.objects.filter(
+            by_agent, created_at__gte=start, created_at__lt=end
+        )
+        .values_list(
+            "cs_id", "status", _span("created_at", start), _span("first_assigned_at", "created_at")
+        )
         .order_by()
-    )
-    ended = list(
-        Session.objects.filter(by_agent, ended_at__gte=start, ended_at__lt=end)
-        .values_list("cs_id", "created_at", "ended_at")
+    ]
+    ended = [
+        (cs_id, _s(since), _s(took))
+        for cs_id, since, took in Session.objects.filter(
+            by_agent, ended_at__gte=start, ended_at__lt=end
+        )
+        .values_list("cs_id", _span("ended_at", start), _span("ended_at", "created_at"))
         .order_by()
-    )
-    assignments = list(
-        SessionAssignment.objects.filter(
+    ]
+    assignments = [
+        (who, _s(since), _s(took))
+        for who, since, took in SessionAssignment.objects.filter(
             Q(agent_id=agent_id) if agent_id else Q(),
             assigned_at__gte=start,
             assigned_at__lt=end,
             first_reply_at__isnull=False,
         )
-        .values_list("agent_id", "assigned_at", "first_reply_at")
+        .values_list(
+            "agent_id", _span("assigned_at", start), _span("first_reply_at", "assigned_at")
+        )
         .order_by()
-    )
+    ]
     by_rated = Q(agent_id=agent_id) if agent_id else Q()
     ratings = list(
         CsatRating.objects.filter(by_rated, created_at__gte=start, created_at__lt=end)
@@ -251,7 +314,7 @@ def _day_of(boundaries: list[datetime], first: int, last: int) -> Case | Value:
     )
 
 
-def _messages_by_day(report_range: ReportRange, agent_id: str | None) -> dict[date, dict]:
+def _messages_by_day(report_range: ReportRange, agent_id: str | None) -> list[dict[str, int]]:
     """Real messages in and out per local day, counted by the database in one query
     over the range of idx_chats_created_sender (a join to sessions for an agent)."""
     boundaries = report_range.boundaries
@@ -263,26 +326,17 @@ def _messages_by_day(report_range: ReportRange, agent_id: str | None) -> dict[da
     )
     if agent_id:
         chats = chats.filter(session__cs_id=agent_id)
-    days = report_range.days
-    counts: dict[date, dict[str, int]] = {
-        day: {Chat.SenderType.CLIENT: 0, Chat.SenderType.CS: 0} for day in days
-    }
+    days = len(report_range.days)
+    counts = [{Chat.SenderType.CLIENT: 0, Chat.SenderType.CS: 0} for _ in range(days)]
     rows = (
-        chats.annotate(day=_day_of(boundaries, 0, len(days)))
+        chats.annotate(day=_day_of(boundaries, 0, days))
         .values_list("day", "sender_type")
         .annotate(n=Count("id"))
         .order_by()
     )
     for day, sender, n in rows:
-        counts[days[day]][sender] += n
+        counts[day][sender] += n
     return counts
-
-
-def _per_day(pairs: Iterable[tuple[datetime, float]], tz: ZoneInfo) -> dict[date, list[float]]:
-    grouped: dict[date, list[float]] = defaultdict(list)
-    for at, value in pairs:
-        grouped[at.astimezone(tz).date()].append(value)
-    return grouped
 
 
 def _average(ratings: list[int]) -> float | None:
@@ -296,12 +350,12 @@ def _per_agent(*, agent_id: str | None, rows: _Rows) -> list[dict]:
     responses: dict[str, list[float]] = defaultdict(list)
     resolutions: dict[str, list[float]] = defaultdict(list)
     ratings: dict[str, list[int]] = defaultdict(list)
-    for row in rows.started:
-        sessions[row[1]] += 1
-    for who, assigned, replied in rows.assignments:
-        responses[who].append(_between(assigned, replied))
-    for who, created, ended in rows.ended:
-        resolutions[who].append(_between(created, ended))
+    for who, _status, _since, _wait in rows.started:
+        sessions[who] += 1
+    for who, _since, took in rows.assignments:
+        responses[who].append(took)
+    for who, _since, took in rows.ended:
+        resolutions[who].append(took)
     for who, rating in rows.ratings:
         ratings[who].append(rating)
     if agent_id:
@@ -322,29 +376,35 @@ def _per_agent(*, agent_id: str | None, rows: _Rows) -> list[dict]:
     ]
 
 
-def _daily(report_range: ReportRange, rows: _Rows) -> list[dict]:
-    tz = report_range.tz
-    started = _per_day(((row[3], 1) for row in rows.started), tz)
-    responses = _per_day(((a, _between(a, r)) for _, a, r in rows.assignments), tz)
-    resolutions = _per_day(((e, _between(c, e)) for _, c, e in rows.ended), tz)
+def _daily(report_range: ReportRange, rows: _Rows, clock: _LocalClock) -> list[dict]:
+    days = report_range.days
+    started = [0] * len(days)
+    responses: list[list[float]] = [[] for _ in days]
+    resolutions: list[list[float]] = [[] for _ in days]
+    for _who, _status, since, _wait in rows.started:
+        started[clock.day(since)] += 1
+    for _who, since, took in rows.assignments:
+        responses[clock.day(since)].append(took)
+    for _who, since, took in rows.ended:
+        resolutions[clock.day(since)].append(took)
     return [
         {
             "date": day.isoformat(),
-            "sessions_started": len(started.get(day, [])),
-            "messages_in": rows.messages[day][Chat.SenderType.CLIENT],
-            "messages_out": rows.messages[day][Chat.SenderType.CS],
-            "first_response_median_seconds": _seconds(median(responses.get(day, []))),
-            "resolution_median_seconds": _seconds(median(resolutions.get(day, []))),
+            "sessions_started": started[i],
+            "messages_in": rows.messages[i][Chat.SenderType.CLIENT],
+            "messages_out": rows.messages[i][Chat.SenderType.CS],
+            "first_response_median_seconds": _seconds(median(responses[i])),
+            "resolution_median_seconds": _seconds(median(resolutions[i])),
         }
-        for day in report_range.days
+        for i, day in enumerate(days)
     ]
 
 
-def _heatmap(report_range: ReportRange, rows: _Rows) -> list[list[int]]:
+def _heatmap(rows: _Rows, clock: _LocalClock) -> list[list[int]]:
     grid = [[0] * 24 for _ in range(7)]
-    for row in rows.started:
-        local = row[3].astimezone(report_range.tz)
-        grid[local.weekday()][local.hour] += 1
+    for _who, _status, since, _wait in rows.started:
+        _day, weekday, hour = clock.at(since)
+        grid[weekday][hour] += 1
     return grid
 
 
@@ -352,11 +412,12 @@ def report_summary(*, user: User, report_range: ReportRange, agent_id: str | Non
     """Every figure of the range for `user` (a CS: its own), shaped as /api/reports/summary/."""
     agent_id = report_agent_for(user=user, agent_id=agent_id)
     rows = _read(report_range, agent_id)
-    waits = [_between(row[3], row[4]) for row in rows.started if row[4] is not None]
-    responses = [_between(a, r) for _, a, r in rows.assignments]
-    resolutions = [_between(c, e) for _, c, e in rows.ended]
-    ratings = [rating for _, rating in rows.ratings]
-    daily = _daily(report_range, rows)
+    clock = _LocalClock(report_range)
+    waits = [row[3] for row in rows.started if row[3] is not None]
+    responses = [row[2] for row in rows.assignments]
+    resolutions = [row[2] for row in rows.ended]
+    ratings = [row[1] for row in rows.ratings]
+    daily = _daily(report_range, rows, clock)
     return {
         "from": report_range.first.isoformat(),
         "to": report_range.last.isoformat(),
@@ -364,7 +425,7 @@ def report_summary(*, user: User, report_range: ReportRange, agent_id: str | Non
         "agent_id": agent_id,
         "sessions_started": len(rows.started),
         "sessions_ended": len(rows.ended),
-        "sessions_active": sum(1 for row in rows.started if row[2] == Session.Status.ACTIVE),
+        "sessions_active": sum(1 for row in rows.started if row[1] == Session.Status.ACTIVE),
         "messages_in": sum(day["messages_in"] for day in daily),
         "messages_out": sum(day["messages_out"] for day in daily),
         "queue_wait_median_seconds": _seconds(median(waits)),
@@ -378,7 +439,7 @@ def report_summary(*, user: User, report_range: ReportRange, agent_id: str | Non
         "csat_surveys_sent": rows.surveys,
         "csat_response_rate": _ratio(len(ratings), rows.surveys),
         "per_agent": _per_agent(agent_id=agent_id, rows=rows),
-        "heatmap": _heatmap(report_range, rows),
+        "heatmap": _heatmap(rows, clock),
         "daily": daily,
     }
 

@@ -81,6 +81,35 @@ def test_a_zone_with_a_half_hour_offset_counts_messages_per_local_day(desk, sett
     # (17:10 UTC, in).
     assert [body["messages_in"], body["messages_out"]] == [5, 4]
     assert body["daily"][0]["messages_in"] == 5
+    # S1 02:00 UTC is 07:30 there, S2 08:30, S4 22:20; S0 and S5 fall on other days.
+    assert body["sessions_started"] == 3
+    assert [
+        (weekday, hour)
+        for weekday, hours in enumerate(body["heatmap"])
+        for hour, n in enumerate(hours)
+        if n
+    ] == [(0, 7), (0, 8), (0, 22)]
+
+
+def test_a_day_with_a_daylight_saving_change_has_its_local_hours(desk, settings):
+    # New York leaves daylight saving at 2026-11-01 06:00 UTC: that Sunday has 25 hours.
+    settings.TIME_ZONE = "America/New_York"
+    body = call("get", "/api/reports/summary/?from=2026-11-01&to=2026-11-01", desk.admin).json()
+
+    # S0 16:59 UTC is 11:59 EST, S1 (02:00 UTC, 2 Nov) 21:00, S2 22:00 (not 12, 22, 23
+    # as the morning's EDT offset would say).
+    assert body["sessions_started"] == 3
+    assert [hour for hour, n in enumerate(body["heatmap"][6]) if n] == [11, 21, 22]
+    assert body["daily"] == [
+        {
+            "date": "2026-11-01",
+            "sessions_started": 3,
+            "messages_in": 4,  # S0 23:59 Jakarta (16:59 UTC), S1 two, S2 one; S4 is Monday
+            "messages_out": 4,  # S0 00:01 Jakarta (17:01 UTC), S1, S2 two
+            "first_response_median_seconds": 105.2,  # S0's 90 is in now: 90 90.4 120 300
+            "resolution_median_seconds": 1800.0,  # S0 660, S1 1800, S2 3600
+        }
+    ]
 
 
 def test_csat_lists_the_ratings_of_the_range_newest_first(desk):
