@@ -574,6 +574,15 @@ class EmulatorControls(EmulatorCore):
 
     # --- what the bot did ----------------------------------------------------------------
 
+    def message(
+        self, chat_id: int, message_id: int, *, token: str | None = None
+    ) -> dict[str, Any] | None:
+        """A message of the chat as it is now: after the bot's edits (text, reply_markup),
+        None once deleted or if never sent. A record keeps the message as it was then."""
+        bot = self.bot_for(token)
+        found = self.find_message(bot, chat_id, message_id)
+        return None if found is None else _clone(found)
+
     def sent(
         self, chat_id: int | None = None, method: str | None = None, *, token: str | None = None
     ) -> list[SentRecord]:

@@ -168,6 +168,30 @@ async def test_inline_keyboard_edit_and_callback(async_emulator, emulated_bot, a
     ]
 
 
+async def test_a_message_reads_as_it_is_now_after_the_bots_edits(
+    async_emulator, emulated_bot, alice
+):
+    markup = InlineKeyboardMarkup(
+        inline_keyboard=[[InlineKeyboardButton(text="5", callback_data="rate:5")]]
+    )
+    sent = await emulated_bot.send_message(alice, "How did we do?", reply_markup=markup)
+    keyboard = {"inline_keyboard": [[{"text": "5", "callback_data": "rate:5"}]]}
+    now = async_emulator.message(alice, sent.message_id)
+    assert (now["text"], now["reply_markup"]) == ("How did we do?", keyboard)
+
+    await emulated_bot.edit_message_text("Thanks!", chat_id=alice, message_id=sent.message_id)
+    now = async_emulator.message(alice, sent.message_id)
+    assert (now["text"], "reply_markup" in now) == ("Thanks!", False)
+    (record,) = async_emulator.sent(alice, "sendMessage")
+    assert record.message["reply_markup"] == keyboard  # the record keeps the message as sent
+
+    now["text"] = "changed by the caller"  # a copy: the emulator's message stays
+    assert async_emulator.message(alice, sent.message_id)["text"] == "Thanks!"
+    await emulated_bot.delete_message(alice, sent.message_id)
+    assert async_emulator.message(alice, sent.message_id) is None
+    assert async_emulator.message(alice, 999) is None
+
+
 async def test_reply_to_a_user_message(async_emulator, emulated_bot, alice):
     question = async_emulator.inject_message(alice, "Where is my order?")["message"]
 
