@@ -39,17 +39,50 @@ def sandbox_client_list(*, playground: Playground, owned: Collection[int]) -> li
 
 
 def sandbox_transcript(*, playground: Playground, client_id: int) -> list[dict]:
-    """What the client wrote and what the bot sent them, oldest first."""
-    bot_messages = [
-        {
-            "from": "bot",
-            "text": record.text or record.caption or "",
-            "file": ", ".join(f.filename or "file" for f in record.files),
-            "at": record.timestamp,
-        }
-        for record in playground.emulator.sent(chat_id=client_id)
-        if record.method.lower() != "sendchataction"
-    ]
+    """What the client wrote, what the bot sent them and the bot's answers to presses
+    (toasts), oldest first. A bot message shows as it is now: after the bot's edits, with
+    its current inline buttons; a deleted one is gone, as in Telegram."""
+    emulator = playground.emulator
+    shown = []
+    for record in emulator.sent(chat_id=client_id):
+        method = record.method.lower()
+        if method == "answercallbackquery":
+            if record.text:
+                shown.append({"from": "toast", "text": record.text, "at": record.timestamp})
+            continue
+        if record.message is None or method.startswith("edit"):
+            continue  # chat actions, deletions; an edit shows on the message it changed
+        message = emulator.message(client_id, record.message_id)
+        if message is None:
+            continue
+        shown.append(
+            {
+                "from": "bot",
+                "id": record.message_id,
+                "text": message.get("text") or message.get("caption") or "",
+                "file": ", ".join(f.filename or "file" for f in record.files),
+                "buttons": sandbox_message_buttons(message),
+                "at": record.timestamp,
+            }
+        )
     with playground.lock:
         written = list(playground.client_log.get(client_id, ()))
-    return sorted(written + bot_messages, key=lambda message: message["at"])
+    return sorted(written + shown, key=lambda message: message["at"])
+
+
+def sandbox_message_buttons(message: dict) -> list[list[dict]]:
+    """The rows of a bot message's current inline buttons that send a press to the bot
+    (label and callback data); links and the like are left out."""
+    if not (message.get("from") or {}).get("is_bot"):
+        return []
+    rows = (message.get("reply_markup") or {}).get("inline_keyboard") or []
+    buttons = (
+        [
+            {"text": str(button.get("text", "")), "data": button["callback_data"]}
+            for button in row
+            if isinstance(button, dict) and isinstance(button.get("callback_data"), str)
+        ]
+        for row in rows
+        if isinstance(row, list)
+    )
+    return [row for row in buttons if row]

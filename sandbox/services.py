@@ -1,4 +1,4 @@
-"""What the sandbox does: create clients (rate-limited) and write as them."""
+"""What the sandbox does: create clients (rate-limited), write as them, press the bot's buttons."""
 
 import math
 import time
@@ -7,7 +7,7 @@ from collections import deque
 from django.core.files.uploadedfile import UploadedFile
 
 from sandbox.playground import Playground
-from sandbox.selectors import sandbox_client_id_highest_stored
+from sandbox.selectors import sandbox_client_id_highest_stored, sandbox_message_buttons
 
 # Client ids are the time in milliseconds times 1000, counted up within a millisecond, and
 # always above the highest one stored: a restart (even with the clock set back) never
@@ -69,6 +69,32 @@ def sandbox_client_write(
             }
         )
     return update
+
+
+class SandboxPressRefused(Exception):
+    """The press names no current button of a bot message in the client's chat."""
+
+
+def sandbox_client_press(
+    *, playground: Playground, client_id: int, message_id: int, data: str
+) -> dict:
+    """Press an inline button of a bot message as the client; returns the callback_query update.
+
+    The page names the button by its callback data, so only data that is one of the
+    message's buttons now (after the bot's edits) is accepted: the sandbox presses buttons,
+    it never sends the bot a payload of the page's making. Raises SandboxPressRefused.
+    """
+    emulator = playground.emulator
+    message = emulator.message(client_id, message_id)
+    if message is None:
+        raise SandboxPressRefused
+    current = {button["data"] for row in sandbox_message_buttons(message) for button in row}
+    if data not in current:
+        raise SandboxPressRefused
+    try:
+        return emulator.inject_callback_query(client_id, message_id, data)
+    except ValueError as gone:  # deleted by the bot between the check and the press
+        raise SandboxPressRefused from gone
 
 
 def _inject_file(playground: Playground, client_id: int, text: str, file: UploadedFile) -> dict:

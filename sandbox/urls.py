@@ -8,4 +8,5 @@ urlpatterns = [
     path("", sandbox.sandbox_page, name="page"),
     path("api/clients/", sandbox.sandbox_clients, name="clients"),
     path("api/clients/<int:user_id>/messages/", sandbox.sandbox_messages, name="messages"),
+    path("api/clients/<int:user_id>/presses/", sandbox.sandbox_presses, name="presses"),
 ]

@@ -2,8 +2,9 @@
 
 `manage.py serve` without TELEGRAM_BOT_TOKEN, with SANDBOX on, starts the Bot API
 emulator in the same process and points the bot at it; these views let a signed-in
-person inject messages as Telegram clients and read the bot's answers. Each browser
-session sees only the clients it created (their ids are kept in its Django session).
+person inject messages as Telegram clients, read the bot's answers and press its inline
+buttons. Each browser session sees only the clients it created (their ids are kept in
+its Django session).
 With SANDBOX off, or a real token, every sandbox address is 404.
 """
 
@@ -20,7 +21,13 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from sandbox.playground import Playground, sandbox_emulator, sandbox_playground
 from sandbox.selectors import sandbox_client_list, sandbox_client_owned, sandbox_transcript
-from sandbox.services import SandboxRateLimited, sandbox_client_create, sandbox_client_write
+from sandbox.services import (
+    SandboxPressRefused,
+    SandboxRateLimited,
+    sandbox_client_create,
+    sandbox_client_press,
+    sandbox_client_write,
+)
 from sandbox.uploads import (
     CappedUploadHandler,
     upload_declared_too_large,
@@ -141,6 +148,31 @@ def _message_send(
     if len(text) > most:
         return _error(f"Telegram allows at most {most} characters here ({len(text)} given).", 400)
     sandbox_client_write(playground=playground, client_id=user_id, text=text, file=upload)
+    return JsonResponse({"ok": True}, status=201)
+
+
+@require_http_methods(["POST"])
+@sandbox_api
+def sandbox_presses(request: HttpRequest, playground: Playground, user_id: int) -> HttpResponse:
+    """Press one of a bot message's inline buttons as the client (a callback_query)."""
+    if not sandbox_client_owned(playground=playground, owned=_owned(request), client_id=user_id):
+        raise Http404("No such sandbox client.")
+    upload_handlers_capped(request, limit=0)  # a press is two fields, never files
+    return _press(request, playground, user_id)
+
+
+@csrf_protect
+def _press(request: HttpRequest, playground: Playground, user_id: int) -> JsonResponse:
+    message_id = request.POST.get("message_id", "")
+    data = request.POST.get("data", "")
+    if not (message_id.isascii() and message_id.isdigit()):
+        return _error("Say which message's button to press.", 400)
+    try:
+        sandbox_client_press(
+            playground=playground, client_id=user_id, message_id=int(message_id), data=data
+        )
+    except SandboxPressRefused:
+        return _error("That message has no such button (any more).", 400)
     return JsonResponse({"ok": True}, status=201)
 
 

@@ -16,18 +16,41 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client as Browser
 
-from conversations.models import Chat, Client
+from conversations.bot_texts import DEFAULT_TEXTS
+from conversations.models import Chat, Client, CsatRating, Session
+from conversations.services import agent_presence_set, chat_send, session_end
 from helpdesk.tests.processes import BASE_DIR, free_port, manage
 from sandbox.playground import sandbox_disable, sandbox_enable
 from sandbox.services import CREATIONS_PER_SESSION, CREATIONS_PER_USER, SANDBOX_ID_FLOOR
 from telegram_emulator.thread import EmulatorThread
 from telegram_gateway.tests.conftest import BotThread, wait_until
+from telegram_gateway.tests.test_idle import retrying
+
+EN = DEFAULT_TEXTS["en"]
 
 CLIENTS = "/sandbox/api/clients/"
 
 
 def messages_url(client_id: int) -> str:
     return f"/sandbox/api/clients/{client_id}/messages/"
+
+
+def presses_url(client_id: int) -> str:
+    return f"/sandbox/api/clients/{client_id}/presses/"
+
+
+def bot_call(emulator, token: str, method: str, **params) -> dict:
+    """The bot acting over the Bot API's wire (as aiogram would), without a bot running."""
+    body = {k: json.dumps(v) if isinstance(v, dict) else v for k, v in params.items()}
+    url = f"{emulator.base_url}/bot{token}/{method}"
+    with urllib.request.urlopen(url, urllib.parse.urlencode(body).encode(), timeout=5) as answer:
+        return json.loads(answer.read())["result"]
+
+
+def keyboard(*labels: str) -> dict:
+    return {
+        "inline_keyboard": [[{"text": label, "callback_data": f"q:{label}"} for label in labels]]
+    }
 
 
 @pytest.fixture
@@ -80,6 +103,7 @@ def test_with_sandbox_off_every_sandbox_address_is_404_even_while_an_emulator_ru
         client.post(CLIENTS, {"first_name": "Ann"}),
         client.get(messages_url(client_id)),
         client.post(messages_url(client_id), {"text": "hello"}),
+        client.post(presses_url(client_id), {"message_id": "1", "data": "q:Yes"}),
     ]:
         assert response.status_code == 404
     assert sandbox.pending_updates() == []
@@ -87,10 +111,16 @@ def test_with_sandbox_off_every_sandbox_address_is_404_even_while_an_emulator_ru
 
 
 @pytest.mark.django_db
-def test_anonymous_visitors_are_sent_to_sign_in_and_the_api_refuses_them(client, cs_user, sandbox):
+def test_anonymous_visitors_are_sent_to_sign_in_and_the_api_refuses_them(
+    client, cs_user, sandbox, bot_token
+):
     owner = signed_in(cs_user)
     client_id = new_client(owner, "Budi")
     owner.post(messages_url(client_id), {"text": "private question"})
+    asked = bot_call(
+        sandbox, bot_token, "sendMessage", chat_id=client_id, text="Still there?",
+        reply_markup=keyboard("Yes", "No"),
+    )  # fmt: skip
     queued = len(sandbox.pending_updates())
 
     page = client.get("/sandbox/")
@@ -102,6 +132,7 @@ def test_anonymous_visitors_are_sent_to_sign_in_and_the_api_refuses_them(client,
         client.get(messages_url(client_id)),
         client.post(messages_url(client_id), {"text": "as Budi"}),
         client.post(messages_url(client_id), {"file": SimpleUploadedFile("x.bin", b"x" * 10)}),
+        client.post(presses_url(client_id), {"message_id": asked["message_id"], "data": "q:No"}),
     ]:
         assert response.status_code == 403
         assert response.json() == {"error": "Sign in to use the sandbox."}
@@ -155,13 +186,234 @@ def test_the_banner_links_the_console_not_the_admin(client, admin_user, sandbox)
     assert "/admin/" not in page
 
 
+# --- pressing the bot's inline buttons ------------------------------------------------
+
+
+def bot_messages(browser: Browser, client_id: int) -> list[dict]:
+    shown = browser.get(messages_url(client_id)).json()["messages"]
+    return [m for m in shown if m["from"] == "bot"]
+
+
+def presses(sandbox) -> list[dict]:
+    return [u["callback_query"] for u in sandbox.pending_updates() if "callback_query" in u]
+
+
+@pytest.mark.django_db
+def test_a_bot_message_shows_its_current_buttons_and_a_press_reaches_the_bot_as_the_client(
+    client, cs_user, sandbox, bot_token
+):
+    client.force_login(cs_user)
+    client_id = new_client(client, "Ann")
+    asked = bot_call(
+        sandbox, bot_token, "sendMessage", chat_id=client_id, text="How did we do?",
+        reply_markup=keyboard("1", "5"),
+    )  # fmt: skip
+    (shown,) = bot_messages(client, client_id)
+    assert (shown["id"], shown["text"]) == (asked["message_id"], "How did we do?")
+    assert shown["buttons"] == [[{"text": "1", "data": "q:1"}, {"text": "5", "data": "q:5"}]]
+
+    pressed = client.post(
+        presses_url(client_id), {"message_id": asked["message_id"], "data": "q:5"}
+    )
+
+    assert pressed.status_code == 201
+    (query,) = presses(sandbox)
+    assert (query["data"], query["from"]["id"]) == ("q:5", client_id)
+    assert query["message"]["message_id"] == asked["message_id"]
+
+    bot_call(sandbox, bot_token, "answerCallbackQuery", callback_query_id=query["id"], text="Noted")
+    bot_call(
+        sandbox, bot_token, "editMessageText", chat_id=client_id,
+        message_id=asked["message_id"], text="Thank you for the 5!",
+    )  # fmt: skip
+    shown = client.get(messages_url(client_id)).json()["messages"]
+    assert [(m["from"], m["text"]) for m in shown] == [
+        ("bot", "Thank you for the 5!"),  # edited in place: no second message
+        ("toast", "Noted"),
+    ]
+    assert shown[0]["buttons"] == []
+    stale = client.post(presses_url(client_id), {"message_id": asked["message_id"], "data": "q:1"})
+    assert stale.status_code == 400
+    assert stale.json() == {"error": "That message has no such button (any more)."}
+    assert len(presses(sandbox)) == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "press",
+    [
+        {"data": "q:4"},  # not one of the message's buttons
+        {"data": "csat:forged:payload:5"},
+        {"data": ""},
+        {"message_id": "written"},  # the client's own message: no buttons
+        {"message_id": "999"},
+        {"message_id": "x"},
+        {"message_id": "²"},
+        {"message_id": ""},
+    ],
+)
+def test_a_press_of_no_current_button_is_refused_and_the_bot_hears_nothing(
+    client, cs_user, sandbox, bot_token, press
+):
+    client.force_login(cs_user)
+    client_id = new_client(client)
+    client.post(messages_url(client_id), {"text": "hello"})
+    written = sandbox.pending_updates()[0]["message"]["message_id"]
+    asked = bot_call(
+        sandbox, bot_token, "sendMessage", chat_id=client_id, text="Rate us",
+        reply_markup=keyboard("1", "5"),
+    )  # fmt: skip
+    fields = {"message_id": str(asked["message_id"]), "data": "q:5", **press}
+    if fields["message_id"] == "written":
+        fields["message_id"] = str(written)
+
+    response = client.post(presses_url(client_id), fields)
+
+    assert response.status_code == 400
+    assert "error" in response.json()
+    assert presses(sandbox) == []
+
+
+@pytest.mark.django_db
+def test_a_button_of_another_clients_message_is_refused(client, cs_user, sandbox, bot_token):
+    client.force_login(cs_user)
+    ann, budi = new_client(client, "Ann"), new_client(client, "Budi")
+    asked = bot_call(
+        sandbox, bot_token, "sendMessage", chat_id=ann, text="Rate us", reply_markup=keyboard("5")
+    )
+    press = {"message_id": asked["message_id"], "data": "q:5"}
+    assert client.post(presses_url(budi), press).status_code == 400
+    assert presses(sandbox) == []
+
+
+@pytest.mark.django_db
+def test_a_press_without_the_csrf_token_is_refused(cs_user, sandbox, bot_token):
+    browser = Browser(enforce_csrf_checks=True)
+    browser.force_login(cs_user)
+    client_id = new_client_csrf(browser)
+    asked = bot_call(
+        sandbox, bot_token, "sendMessage", chat_id=client_id, text="Still there?",
+        reply_markup=keyboard("Yes"),
+    )  # fmt: skip
+    press = {"message_id": asked["message_id"], "data": "q:Yes"}
+
+    refused = browser.post(presses_url(client_id), press)
+
+    assert refused.status_code == 403
+    assert presses(sandbox) == []
+    token = browser.cookies["csrftoken"].value
+    accepted = browser.post(presses_url(client_id), press, headers={"X-CSRFToken": token})
+    assert accepted.status_code == 201
+
+
+def new_client_csrf(browser: Browser) -> int:
+    """Create a client as the page does: with the CSRF token of the page's form."""
+    page = browser.get("/sandbox/").content.decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)[1]
+    response = browser.post(CLIENTS, {"first_name": "Cara"}, headers={"X-CSRFToken": token})
+    assert response.status_code == 201, response.content
+    return response.json()["id"]
+
+
+@pytest.fixture
+def playing_bot(emulator, bot_token, settings, transactional_db):
+    """The sandbox with the real bot (poller and delivery worker) answering on it."""
+    settings.SANDBOX = True
+    settings.TELEGRAM_CHAT_SEND_INTERVAL = 0.05
+    sandbox_enable(emulator)
+    bot = BotThread(emulator.base_url, bot_token).start()
+    yield emulator
+    bot.stop()
+    sandbox_disable()
+
+
+def served_in_sandbox(browser: Browser, agent) -> tuple[int, Session]:
+    """A sandbox client writes, the agent on duty answers."""
+    retrying(lambda: agent_presence_set(agent=agent, online=True))
+    client_id = new_client(browser, "Ann")
+    browser.post(messages_url(client_id), {"text": "I need help"})
+    session = wait_until(
+        lambda: Session.objects.filter(client__telegram_id=str(client_id), status="ACTIVE").first()
+    )
+    retrying(lambda: chat_send(session=session, agent=agent, text="Here is your answer."))
+    wait_until(
+        lambda: "Here is your answer." in [m["text"] for m in bot_messages(browser, client_id)]
+    )
+    return client_id, session
+
+
+def keyboard_of(browser: Browser, client_id: int, first_label: str) -> dict:
+    """The bot message whose first button is `first_label`, once it is there."""
+    return wait_until(
+        lambda: next(
+            (
+                m
+                for m in bot_messages(browser, client_id)
+                if m["buttons"] and m["buttons"][0][0]["text"] == first_label
+            ),
+            None,
+        ),
+        timeout=15,
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rating_pressed_in_the_sandbox_is_stored_and_the_survey_becomes_a_thank_you(
+    cs_user, playing_bot
+):
+    browser = signed_in(cs_user)
+    client_id, session = served_in_sandbox(browser, cs_user)
+    retrying(lambda: session_end(session=session))
+    survey = keyboard_of(browser, client_id, "1 ⭐")
+    labels = [button["text"] for button in survey["buttons"][0]]
+    assert (survey["text"], labels) == (
+        EN["csat_question"],
+        ["1 ⭐", "2 ⭐", "3 ⭐", "4 ⭐", "5 ⭐"],
+    )
+
+    five = survey["buttons"][0][4]["data"]
+    pressed = browser.post(presses_url(client_id), {"message_id": survey["id"], "data": five})
+
+    assert pressed.status_code == 201
+    rating = wait_until(lambda: CsatRating.objects.filter(session=session).first())
+    assert (rating.rating, rating.agent_id) == (5, cs_user.pk)
+    thanks = EN["csat_thanks"].format(rating=5, minutes=10)
+    edited = wait_until(
+        lambda: [m for m in bot_messages(browser, client_id) if m["text"] == thanks]
+    )
+    assert [(m["id"], m["buttons"]) for m in edited] == [(survey["id"], [])]
+    again = browser.post(presses_url(client_id), {"message_id": survey["id"], "data": five})
+    assert again.status_code == 400
+
+
+@pytest.mark.django_db(transaction=True)
+def test_no_pressed_on_the_idle_question_in_the_sandbox_ends_the_session(
+    cs_user, playing_bot, settings
+):
+    settings.IDLE_WARN_AFTER = 1
+    settings.IDLE_CLOSE_AFTER = 3600
+    settings.IDLE_CHECK_INTERVAL = 0.2
+    browser = signed_in(cs_user)
+    client_id, session = served_in_sandbox(browser, cs_user)
+    warning = keyboard_of(browser, client_id, "Yes")
+    assert warning["text"] == EN["idle_warning"]
+    (no,) = [b["data"] for b in warning["buttons"][0] if b["text"] == "No"]
+
+    pressed = browser.post(presses_url(client_id), {"message_id": warning["id"], "data": no})
+
+    assert pressed.status_code == 201
+    wait_until(lambda: Session.objects.get(pk=session.pk).status == "ENDED")
+    wait_until(lambda: EN["ended"] in [m["text"] for m in bot_messages(browser, client_id)])
+    assert Chat.objects.filter(session=session, sender_type="CLIENT", message="No").exists()
+
+
 # --- each browser session plays only its own clients ---------------------------------
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("other", ["cs2_user", "admin_user", "cs_user"])
 def test_another_browser_neither_lists_reads_nor_plays_a_sessions_clients(
-    request, cs_user, sandbox, other
+    request, cs_user, sandbox, other, bot_token
 ):
     """Another agent, an admin, even the same agent in another browser: all get 404."""
     owner = signed_in(cs_user)
@@ -169,6 +421,12 @@ def test_another_browser_neither_lists_reads_nor_plays_a_sessions_clients(
     owner.post(messages_url(client_id), {"text": "my private order number"})
     stranger = signed_in(request.getfixturevalue(other))
     theirs = new_client(stranger, "Eko")
+    asked = bot_call(
+        sandbox, bot_token, "sendMessage", chat_id=client_id, text="Rate us",
+        reply_markup=keyboard("5"),
+    )  # fmt: skip
+    press = {"message_id": asked["message_id"], "data": "q:5"}
+    assert stranger.post(presses_url(client_id), press).status_code == 404
 
     assert [c["id"] for c in stranger.get(CLIENTS).json()["clients"]] == [theirs]
     assert [c["id"] for c in owner.get(CLIENTS).json()["clients"]] == [client_id]
@@ -179,9 +437,9 @@ def test_another_browser_neither_lists_reads_nor_plays_a_sessions_clients(
     assert owner.get(messages_url(theirs)).status_code == 404
 
     texts = [u["message"].get("text") for u in sandbox.pending_updates()]
-    assert texts == ["my private order number"]
+    assert texts == ["my private order number"]  # and no callback_query
     mine = owner.get(messages_url(client_id)).json()["messages"]
-    assert [m["text"] for m in mine] == ["my private order number"]
+    assert [m["text"] for m in mine] == ["my private order number", "Rate us"]
 
 
 # --- ids that never repeat ------------------------------------------------------------

@@ -69,9 +69,41 @@
         file.textContent = "📎 " + message.file;
         item.append(file);
       }
+      if (message.buttons && message.buttons.length) item.append(keyboard(message));
       return item;
     }));
     messages.scrollTop = messages.scrollHeight;
+  }
+
+  // A bot message's inline buttons, as the message has them now (after the bot's edits).
+  function keyboard(message) {
+    const rows = document.createElement("div");
+    rows.className = "keyboard";
+    const client = current;
+    rows.append(...message.buttons.map((buttons) => {
+      const row = document.createElement("div");
+      row.append(...buttons.map((button) => {
+        const press = document.createElement("button");
+        press.type = "button";
+        press.textContent = button.text;
+        press.addEventListener("click", () => pressButton(client, message.id, button.data, rows));
+        return press;
+      }));
+      return row;
+    }));
+    return rows;
+  }
+
+  async function pressButton(client, messageId, data, rows) {
+    const buttons = rows.querySelectorAll("button");
+    buttons.forEach((button) => { button.disabled = true; });  // Telegram's spinner
+    try {
+      const body = new URLSearchParams({ message_id: String(messageId), data: data });
+      await call("/sandbox/api/clients/" + client.id + "/presses/", { method: "POST", body: body });
+      showError(null);
+      await refresh();
+    } catch (error) { showError(error); }
+    buttons.forEach((button) => { button.disabled = false; });
   }
 
   document.getElementById("new-client").addEventListener("submit", async (event) => {
