@@ -11,6 +11,7 @@ from accounts.selectors import SEED_ADMIN_PASSWORD, SEED_CS_PASSWORD
 from accounts.services import user_create
 from conversations.models import Chat, Client, Session
 from conversations.services.activity import chats_insert
+from conversations.services.measures import assignments_record, first_reply_record
 
 DEFAULT_ACCOUNTS = [
     # (email, name, password, role). The passwords are public: with DEBUG off, processes
@@ -71,18 +72,21 @@ def seed_demo_data() -> SeedReport:
         session = Session.objects.create(
             client=john, cs=users["cs1@helpdesk.com"], created_at=started, last_activity_at=started
         )
-        chats_insert(
-            chats=[
-                Chat(
-                    session=session,
-                    sender_type=sender,
-                    message=text,
-                    # The last client message is left unread, as an agent would find it.
-                    is_read=minute < len(SAMPLE_CONVERSATION),
-                    created_at=started + timedelta(minutes=minute),
-                )
-                for minute, (sender, text) in enumerate(SAMPLE_CONVERSATION, start=1)
-            ]
-        )
+        # Assigned as it opened, the way the allocator does it: reports measure it.
+        assignments_record(sessions=[session], at=started)
+        chats = [
+            Chat(
+                session=session,
+                sender_type=sender,
+                message=text,
+                # The last client message is left unread, as an agent would find it.
+                is_read=minute < len(SAMPLE_CONVERSATION),
+                created_at=started + timedelta(minutes=minute),
+            )
+            for minute, (sender, text) in enumerate(SAMPLE_CONVERSATION, start=1)
+        ]
+        chats_insert(chats=chats)
+        first_reply = next(c for c in chats if c.sender_type == Chat.SenderType.CS)
+        first_reply_record(session_id=session.pk, agent_id=session.cs_id, at=first_reply.created_at)
         report.created.append(f"sample session with {len(SAMPLE_CONVERSATION)} messages")
     return report

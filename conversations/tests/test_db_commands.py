@@ -62,6 +62,16 @@ class TestSeed:
         assert {sender for sender, _ in texts} == {"CLIENT", "CS"}
         assert {kind for _, kind in texts} == {"TEXT"}
 
+    def test_the_sample_session_is_measured_as_reports_read_it(self):
+        call_command("seed", verbosity=0)
+
+        session = Session.objects.get()
+        (assignment,) = session.assignments.all()
+        first_reply = session.chats.filter(sender_type="CS").earliest("created_at")
+        assert session.first_assigned_at == session.created_at == assignment.assigned_at
+        assert assignment.agent == session.cs
+        assert assignment.first_reply_at == first_reply.created_at
+
     def test_running_it_twice_creates_no_duplicates(self):
         call_command("seed", verbosity=0)
         first = table_counts()
