@@ -10,7 +10,13 @@ from conversations.bot_texts import DEFAULT_TEXTS
 from conversations.models import Chat, Client, CsatRating, Session
 from conversations.services import agent_presence_set, chat_send, session_end
 from telegram_gateway.tests.conftest import BotThread, wait_until
-from telegram_gateway.tests.test_idle import answers, buttons, retrying, texts_to
+from telegram_gateway.tests.test_idle import (
+    answers,
+    buttons,
+    open_and_answer,
+    retrying,
+    texts_to,
+)
 
 EN, ID = DEFAULT_TEXTS["en"], DEFAULT_TEXTS["id"]
 
@@ -30,12 +36,7 @@ def agent(make_user, transactional_db) -> User:
 
 def served(emulator, agent: User, user: int, *, language: str = "en") -> Session:
     """A client writes and the agent's answer reaches it."""
-    emulator.add_user(user, f"Client {user}", language_code=language)
-    emulator.inject_message(user, "I need help")
-    session = wait_until(
-        lambda: Session.objects.filter(client__telegram_id=str(user), status="ACTIVE").first()
-    )
-    retrying(lambda: chat_send(session=session, agent=agent, text="Here is your answer."))
+    session = open_and_answer(emulator, agent, user, language=language)
     wait_until(lambda: "Here is your answer." in texts_to(emulator, user))
     return session
 
