@@ -78,11 +78,18 @@ def _minutes(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds / 60, 1)
 
 
+_VOLUME_KEYS = ("sessions_started", "messages_in", "messages_out")
+
+
 def report_charts(summary: dict) -> dict[str, SafeString]:
     """The daily volume chart, and per-day medians of first response and resolution."""
     daily = summary["daily"]
     days = [date.fromisoformat(day["date"]) for day in daily]
     volume = _line(days, _("Count"))
+    # Counts are whole: guide lines at whole numbers (pygal's own would say 0.4 messages).
+    busiest = max((day[key] for day in daily for key in _VOLUME_KEYS), default=0)
+    step = max(1, math.ceil(busiest / 5))
+    volume.y_labels = list(range(0, busiest + step + 1, step))
     volume.add(_("Sessions started"), [day["sessions_started"] for day in daily])
     volume.add(_("Messages in"), [day["messages_in"] for day in daily])
     volume.add(_("Messages out"), [day["messages_out"] for day in daily])

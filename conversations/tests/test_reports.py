@@ -3,12 +3,14 @@ bad ranges, charts without scripts or outside addresses, and a constant number o
 
 import csv
 import io
+import re
 import warnings
 from html.parser import HTMLParser
 
 import pytest
 from django.utils import translation
 
+from conversations.report_charts import report_charts
 from conversations.tests.report_helpers import (
     RANGE,
     build_desk,
@@ -332,3 +334,20 @@ def test_the_median_is_the_middle_or_the_mean_of_the_two_middle_values():
     assert median([]) is None
     assert median([30.0, 10.0, 20.0]) == 20.0
     assert median([40.0, 10.0, 20.0, 30.0]) == 25.0
+
+
+def test_the_volume_chart_counts_in_whole_numbers():
+    # A quiet range: pygal's own guide lines would read 0.4, 0.8, 1.2 messages.
+    daily = [
+        {"date": "2026-11-01", "sessions_started": 1, "messages_in": 2, "messages_out": 1},
+        {"date": "2026-11-02", "sessions_started": 0, "messages_in": 0, "messages_out": 0},
+    ]
+    for day in daily:
+        day.update(first_response_median_seconds=None, resolution_median_seconds=None)
+
+    volume = report_charts({"daily": daily})["volume"]
+
+    guides = re.findall(r'class="axis y[^"]*".*?</g></g>', volume, re.DOTALL)[0]
+    labels = re.findall(r"<text[^>]*>([^<]+)</text>", guides)
+    assert labels and all(label.isdigit() for label in labels), labels
+    assert "2" in labels  # the busiest day's messages in are on a guide line
