@@ -5,7 +5,7 @@ import os
 from collections.abc import Awaitable, Callable
 
 import aiohttp
-from aiogram import Bot
+from aiogram import Bot, methods
 from aiogram.exceptions import (
     TelegramAPIError,
     TelegramBadRequest,
@@ -28,9 +28,39 @@ from aiogram.types import (
 from conversations.services import Delivery
 from telegram_gateway.pacing import SendPacer
 
+# Every Bot API method the gateway calls (bot.py, delivery.py, files.py, this module,
+# the runbot and setwebhook commands).
+METHODS_CALLED = (
+    methods.AnswerCallbackQuery,
+    methods.DeleteWebhook,
+    methods.EditMessageReplyMarkup,
+    methods.EditMessageText,
+    methods.GetFile,
+    methods.GetMe,
+    methods.GetWebhookInfo,
+    methods.SendChatAction,
+    methods.SendDocument,
+    methods.SendMessage,
+    methods.SendPhoto,
+    methods.SendVideo,
+    methods.SetWebhook,
+)
+_answer_models: list[type] = []
+
 TEXT_LIMIT = 4096  # UTF-16 code units, as Telegram counts
 CAPTION_LIMIT = 1024
 PHOTO_LIMIT_BYTES = 10 * 2**20  # larger images go as documents
+
+
+def bot_answer_models_prepare() -> None:
+    """Build, at start, the models aiogram reads the Bot API's answers with, and keep them.
+
+    aiogram reads each answer as `Response[<the method's result type>]`; pydantic builds
+    that class the first time it is asked for (about 70 ms each, holding the GIL) and
+    keeps it only while something else refers to it. Built on first use, the first
+    replies and notices of a burst stalled the bot's loop for every message in flight.
+    """
+    _answer_models[:] = [methods.Response[method.__returning__] for method in METHODS_CALLED]
 
 
 class TransportError(Exception):

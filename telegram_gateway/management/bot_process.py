@@ -17,6 +17,7 @@ from telegram_gateway.bot import build_bot, build_dispatcher
 from telegram_gateway.db import TRANSIENT_DATABASE_ERRORS, call_service
 from telegram_gateway.delivery import DeliveryWorker
 from telegram_gateway.polling import UpdatePoller
+from telegram_gateway.transport import bot_answer_models_prepare
 
 logger = logging.getLogger("telegram_gateway.bot")
 
@@ -56,6 +57,7 @@ async def bot_run(bot: Bot, *, stop: asyncio.Event, poll_timeout: int) -> None:
     from the first call, FatalBotAPIError (transport) when Telegram refuses polling.
     """
     channel_layer_prepare()
+    bot_answer_models_prepare()
     me = await bot.get_me()
     server = bot.session.api.base.removesuffix("/bot{token}/{method}")
     logger.info("bot @%s is running: long polling %s", me.username, server)

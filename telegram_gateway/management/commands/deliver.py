@@ -12,6 +12,7 @@ from telegram_gateway.management.bot_process import (
     start_up_refusals,
     stop_event_on_signals,
 )
+from telegram_gateway.transport import bot_answer_models_prepare
 
 logger = logging.getLogger("telegram_gateway.deliver")
 
@@ -28,6 +29,7 @@ class Command(BaseCommand):
 
     async def _run(self, bot) -> None:
         channel_layer_prepare()
+        bot_answer_models_prepare()
         worker = DeliveryWorker(bot, stop=stop_event_on_signals())
         start_up_heap_freeze()
         logger.info("delivering replies through %s", settings.TELEGRAM_API_BASE)
