@@ -172,15 +172,14 @@ def channel_layer_prepare() -> None:
 
 
 @contextmanager
-def pushes_held() -> Iterator[Changes]:
-    """Hold back the pushes of what commits in this block, into the changes yielded,
-    for the caller to push later (`changes_push`).
+def pushes_held(*, into: Changes | None = None) -> Iterator[Changes]:
+    """Hold back the pushes of what commits in this block, into the changes yielded
+    (`into`, or new ones), for the caller to push later (`changes_push`).
 
-    The bot's recorder uses it: its handlers, and the next getUpdates, then wait for
-    the commit only, not for the reads and sends of the push; the pushes still go out
-    in order, one after another, merged while one is under way.
+    The bot's services run so (telegram_gateway/db.py): a handler, and the next
+    getUpdates, then wait for the commit only, not for the reads and sends of the push.
     """
-    _held.changes = held = Changes()
+    _held.changes = held = into if into is not None else Changes()
     try:
         yield held
     finally:

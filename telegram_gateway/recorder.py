@@ -6,16 +6,13 @@ the time on round trips and commits. Handlers await `record_incoming`, which
 queues the message; one flush at a time stores everything queued so far.
 
 A handler waits for its message's commit, not for the consoles' push that follows
-it: the push (reading the changed rows, one send per group) goes out right after,
-beside the next batch, so a burst of new sessions does not queue behind its own
-pushes. Pushes stay in commit order; those noted while one is under way go out
-together next.
+it (see `call_service`): a burst of new sessions does not queue behind its own pushes.
 """
 
 import asyncio
 import logging
 
-from conversations import events, services
+from conversations import services
 from conversations.services import IncomingMessage, RecordedMessage
 from telegram_gateway.db import TRANSIENT_DATABASE_ERRORS, call_service
 from telegram_gateway.loops import PerEventLoop
@@ -28,7 +25,6 @@ class IncomingRecorder:
     def __init__(self) -> None:
         self._queue: list[tuple[IncomingMessage, asyncio.Future]] = []
         self._flusher: asyncio.Task | None = None
-        self._pushes = _ChangesPusher()
 
     async def record(self, incoming: IncomingMessage) -> RecordedMessage:
         future = asyncio.get_running_loop().create_future()
@@ -45,8 +41,8 @@ class IncomingRecorder:
 
     async def _store(self, batch: list[tuple[IncomingMessage, asyncio.Future]]) -> None:
         try:
-            results, changes = await call_service(
-                _record_holding_pushes, incomings=[incoming for incoming, _ in batch]
+            results = await call_service(
+                services.chat_record_incoming_many, incomings=[incoming for incoming, _ in batch]
             )
         except TRANSIENT_DATABASE_ERRORS as error:
             for _, future in batch:
@@ -61,41 +57,8 @@ class IncomingRecorder:
             for item in batch:
                 await self._store([item])
             return
-        self._pushes.push(changes)
         for (_, future), result in zip(batch, results, strict=True):
             future.set_result(result)
-
-
-def _record_holding_pushes(*, incomings: list[IncomingMessage]) -> tuple[list, events.Changes]:
-    with events.pushes_held() as changes:
-        results = services.chat_record_incoming_many(incomings=incomings)
-    return results, changes
-
-
-class _ChangesPusher:
-    """Push held changes in order, one push at a time, merging what waits meanwhile."""
-
-    def __init__(self) -> None:
-        self._waiting: events.Changes | None = None
-        self._pushing: asyncio.Task | None = None
-
-    def push(self, changes: events.Changes) -> None:
-        if not changes:
-            return
-        if self._waiting is None:
-            self._waiting = changes
-        else:
-            self._waiting.merge(changes)
-        if self._pushing is None or self._pushing.done():
-            self._pushing = asyncio.create_task(self._push_waiting())
-
-    async def _push_waiting(self) -> None:
-        while self._waiting is not None:
-            changes, self._waiting = self._waiting, None
-            try:
-                await call_service(events.changes_push, changes=changes)
-            except Exception:  # a push is a hint: the consoles catch up on their next one
-                logger.exception("console push after recording failed")
 
 
 _recorder = PerEventLoop(IncomingRecorder)

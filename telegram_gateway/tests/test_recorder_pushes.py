@@ -11,7 +11,8 @@ from accounts.models import User
 from conversations import events
 from conversations.models import Chat, Client, Session
 from conversations.services import IncomingMessage
-from telegram_gateway.recorder import _ChangesPusher, record_incoming
+from telegram_gateway.db import ChangesPusher
+from telegram_gateway.recorder import record_incoming
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -70,7 +71,7 @@ async def test_pushes_go_out_in_order_and_those_waiting_go_out_together(agent):
     layer = get_channel_layer()
     await layer.group_add(events.agent_group(agent.pk), "console-of-cs1")
     first, second, third = await three_messages(agent)
-    pusher = _ChangesPusher()
+    pusher = ChangesPusher()
 
     pusher.push(events.Changes(chat_ids={first}))
     await asyncio.sleep(0)  # the first push is under way: the next two wait for it
