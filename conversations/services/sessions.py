@@ -37,7 +37,7 @@ class Allocator:
             for agent in User.objects.select_for_update().filter(role=User.Role.CS).order_by("id")
         }
         self.loads = dict(
-            Session.objects.filter(status=Session.Status.ACTIVE, cs__role=User.Role.CS)
+            Session.objects.filter(status=Session.Status.ACTIVE, cs_id__in=list(self.staff))
             .values_list("cs")
             .annotate(active=Count("id"))
         )
