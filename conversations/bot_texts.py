@@ -37,6 +37,7 @@ PLACEHOLDERS: dict[str, frozenset[str]] = {
     "csat_question": frozenset(),
     "csat_button": frozenset({"rating"}),
     "csat_thanks": frozenset({"rating", "minutes"}),
+    "csat_thanks_no_comment": frozenset({"rating"}),
     "csat_already_rated": frozenset(),
     "csat_closed": frozenset(),
     "csat_comment_thanks": frozenset(),
@@ -78,6 +79,7 @@ DEFAULT_TEXTS: dict[str, dict[str, str]] = {
             "Thank you for your rating ({rating} of 5)! If you like, write us one comment "
             "in the next {minutes} minutes."
         ),
+        "csat_thanks_no_comment": "Thank you for your rating ({rating} of 5)!",
         "csat_already_rated": "You have already rated this conversation, thank you.",
         "csat_closed": "This survey is closed.",
         "csat_comment_thanks": "Thank you for your comment!",
@@ -120,6 +122,7 @@ DEFAULT_TEXTS: dict[str, dict[str, str]] = {
             "Terima kasih atas penilaian Anda ({rating} dari 5)! Jika berkenan, tulis satu "
             "komentar untuk kami dalam {minutes} menit ke depan."
         ),
+        "csat_thanks_no_comment": "Terima kasih atas penilaian Anda ({rating} dari 5)!",
         "csat_already_rated": "Anda sudah menilai percakapan ini, terima kasih.",
         "csat_closed": "Survei ini sudah ditutup.",
         "csat_comment_thanks": "Terima kasih atas komentar Anda!",

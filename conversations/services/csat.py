@@ -114,8 +114,12 @@ class CsatAnswer:
     edit_text: str = ""
 
 
-def _comment_minutes() -> int:
-    return max(1, math.ceil(settings.CSAT_COMMENT_WINDOW / 60))
+def _thanks(language: str, rating: str) -> str:
+    """The thank-you, inviting the one comment unless CSAT_COMMENT_WINDOW is 0 (off)."""
+    if settings.CSAT_COMMENT_WINDOW <= 0:
+        return bot_text("csat_thanks_no_comment", language, rating=rating)
+    minutes = max(1, math.ceil(settings.CSAT_COMMENT_WINDOW / 60))
+    return bot_text("csat_thanks", language, rating=rating, minutes=minutes)
 
 
 def csat_answer(*, data: str, telegram_id: str, message_id: int | None = None) -> CsatAnswer:
@@ -147,7 +151,7 @@ def csat_answer(*, data: str, telegram_id: str, message_id: int | None = None) -
             accepted=True,
             language_code=language,
             edit_message_id=message_id,
-            edit_text=bot_text("csat_thanks", language, rating=rating, minutes=_comment_minutes()),
+            edit_text=_thanks(language, rating),
         )
     stale_survey = (
         message_id is not None

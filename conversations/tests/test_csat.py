@@ -359,6 +359,19 @@ class TestComment:
         assert second.session_opened
         assert CsatRating.objects.get().comment == "Great"
 
+    def test_with_the_window_at_0_nobody_is_invited_and_a_text_opens_a_session(
+        self, agent, settings
+    ):
+        settings.CSAT_COMMENT_WINDOW = 0
+        session = open_session(agent)
+        session_end(session=session)
+
+        assert press(fresh(session), 5).edit_text == EN["csat_thanks_no_comment"].format(rating=5)
+        recorded = chat_record_incoming(incoming=text_from(session, "One more thing"))
+
+        assert recorded.session_opened
+        assert CsatRating.objects.get().comment == ""
+
     def test_in_one_batch_the_first_text_comments_and_the_next_opens_a_session(self, agent):
         session = self.rated(agent)
 
