@@ -56,21 +56,28 @@ class LabelAdmin(admin.ModelAdmin):
         return obj.client_count
 
 
-class ClientBlockEventInline(admin.TabularInline):
-    """Every block and unblock of the client, newest first: the audit trail, read-only."""
+class ReadOnlyInline(admin.TabularInline):
+    """A record shown as it was written: nobody adds, edits or deletes it here."""
 
-    model = ClientBlockEvent
-    fields = ("created_at", "action", "by", "reason", "until")
-    readonly_fields = fields
-    ordering = ("-created_at",)
     extra = 0
     can_delete = False
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+class ClientBlockEventInline(ReadOnlyInline):
+    """Every block and unblock of the client, newest first: the audit trail."""
+
+    model = ClientBlockEvent
+    fields = ("created_at", "action", "by", "reason", "until")
+    ordering = ("-created_at",)
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("by")
@@ -126,22 +133,13 @@ class ChatInline(admin.TabularInline):
     extra = 0
 
 
-class NoteInline(admin.TabularInline):
-    """The agents' private notes beside the conversation, as agents wrote them: an
-    admin reads them here, and nobody rewrites what a colleague noted."""
+class NoteInline(ReadOnlyInline):
+    """The agents' private notes beside the conversation: an admin reads them here,
+    and nobody rewrites what a colleague noted."""
 
     model = Note
     fields = ("author", "text", "created_at")
-    readonly_fields = fields
     ordering = ("created_at",)
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(Session)
