@@ -6,6 +6,7 @@ from django.views.generic import RedirectView
 
 from accounts.views import language_set
 from conversations.forms import EmailLoginForm
+from helpdesk.health import healthz, readyz
 from telegram_gateway.views import chat_file
 
 admin.site.site_header = _("Help Desk administration")
@@ -28,6 +29,9 @@ urlpatterns = [
     path("api/", include("helpdesk.api_urls")),
     path("telegram/", include("telegram_gateway.urls")),
     path("sandbox/", include("sandbox.urls")),
+    # For load balancers and orchestrators: up (no dependency touched), and ready.
+    path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
     # Chat.file_url: clients' and agents' files, for the assigned agent and admins. The
     # name is cosmetic and may hold any character (decoded "/" and line breaks too).
     re_path(r"^files/(?P<chat_id>[^/]+)/(?P<name>[\s\S]+)$", chat_file, name="chat_file"),
