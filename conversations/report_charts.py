@@ -11,33 +11,52 @@ request's language; every chart is also given as a table on the page.
 import math
 import re
 from datetime import date
+from functools import cache
+from typing import TYPE_CHECKING
 
-import pygal
 from django.utils import formats
 from django.utils.dates import WEEKDAYS
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from pygal.style import Style
 
-CHART_STYLE = Style(
-    background="transparent",
-    plot_background="transparent",
-    foreground="#1d2733",
-    foreground_strong="#1d2733",
-    foreground_subtle="#c7ced8",
-    font_family="system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif",
-    label_font_size=13,
-    major_label_font_size=13,
-    legend_font_size=14,
-    value_font_size=12,
-    colors=("#1f65c1", "#2e7d32", "#c26a00"),
-)
+if TYPE_CHECKING:
+    import pygal
+
+
+@cache
+def _pygal():
+    """pygal, imported on the first chart rather than with the URLconf: its import adds
+    a finder to `sys.meta_path` that warns (ImportWarning) on every later import."""
+    import pygal
+
+    return pygal
+
+
+@cache
+def _chart_style():
+    from pygal.style import Style
+
+    return Style(
+        background="transparent",
+        plot_background="transparent",
+        foreground="#1d2733",
+        foreground_strong="#1d2733",
+        foreground_subtle="#c7ced8",
+        font_family="system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif",
+        label_font_size=13,
+        major_label_font_size=13,
+        legend_font_size=14,
+        value_font_size=12,
+        colors=("#1f65c1", "#2e7d32", "#c26a00"),
+    )
+
+
 _SCRIPTS = re.compile(r"<script\b.*?</script>", re.DOTALL)
 _COMMENTS = re.compile(r"<!--.*?-->", re.DOTALL)
 
 
-def _svg(chart: pygal.graph.graph.Graph) -> SafeString:
+def _svg(chart: "pygal.graph.graph.Graph") -> SafeString:
     """The chart as inline SVG without scripts or comments (pygal escapes all text)."""
     svg = _COMMENTS.sub("", _SCRIPTS.sub("", chart.render(is_unicode=True)))
     # An inline <svg> in HTML needs no namespace: then the markup names no URL at all.
@@ -45,10 +64,10 @@ def _svg(chart: pygal.graph.graph.Graph) -> SafeString:
     return mark_safe(svg)  # noqa: S308 (pygal's own markup)
 
 
-def _line(days: list[date], y_title: str, *, legend: bool = True) -> pygal.Line:
+def _line(days: list[date], y_title: str, *, legend: bool = True) -> "pygal.Line":
     labels = [formats.date_format(day, "j M") for day in days]
-    return pygal.Line(
-        style=CHART_STYLE,
+    return _pygal().Line(
+        style=_chart_style(),
         js=[],
         disable_xml_declaration=True,
         explicit_size=False,
