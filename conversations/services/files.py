@@ -1,11 +1,22 @@
 """Chats' files: their protected address, and the copy the web app keeps under MEDIA_ROOT."""
 
+import contextlib
+import os
+from dataclasses import dataclass
+from datetime import timedelta
 from urllib.parse import quote
 
+from django.core.files.storage import Storage
 from django.db import transaction
 from django.urls import reverse
+from django.utils import timezone
 
 from conversations.models import Chat
+
+# Where copies of clients' Telegram files are kept (MEDIA_ROOT-relative), one folder per
+# chat. Agents' uploads live under chats/<year>/<month>/ instead: they may be the only copy.
+FILE_CACHE_DIR = "chats/cache/"
+PRUNE_BATCH = 500
 
 
 @transaction.atomic
@@ -16,6 +27,61 @@ def chat_file_cache(*, chat_id: str, relative_path: str) -> None:
     request, is never replaced.
     """
     Chat.objects.filter(pk=chat_id, local_file="").update(local_file=relative_path)
+
+
+@dataclass(frozen=True)
+class PrunedFiles:
+    files: int
+    bytes: int
+
+
+def chat_file_cache_prune(*, older_than: timedelta, dry_run: bool = False) -> PrunedFiles:
+    """Delete the cached copies of clients' files in chats older than `older_than`.
+
+    The chat forgets its copy, so the file view fetches it from Telegram again on the
+    next request. Only a client's chat with a Telegram file id and a copy under
+    FILE_CACHE_DIR qualifies: an agent's upload is never touched, whatever its age.
+    Age is the chat's `created_at` (the project records no last access). Each chat is
+    its own statement, not one long transaction, so agents' writes are never held up;
+    a copy is deleted only if the chat still pointed at it.
+    """
+    cutoff = timezone.now() - older_than
+    candidates = (
+        Chat.objects.filter(
+            sender_type=Chat.SenderType.CLIENT,
+            created_at__lt=cutoff,
+            local_file__startswith=FILE_CACHE_DIR,
+        )
+        .exclude(telegram_file_id="")
+        .order_by("pk")
+    )
+    storage = Chat._meta.get_field("local_file").storage
+    files = freed = 0
+    last = ""
+    # Keyset batches: rows change under a plain iterator (SQLite shares no isolation).
+    while batch := list(
+        candidates.filter(pk__gt=last).values_list("pk", "local_file")[:PRUNE_BATCH]
+    ):
+        last = batch[-1][0]
+        for pk, name in batch:
+            try:
+                size = storage.size(name)
+            except OSError:  # already gone: forgetting it is still right
+                size = 0
+            if not dry_run:
+                if not Chat.objects.filter(pk=pk, local_file=name).update(local_file=""):
+                    continue  # changed since the batch was read
+                storage.delete(name)
+                _remove_empty_folder(storage, name)
+            files += 1
+            freed += size
+    return PrunedFiles(files=files, bytes=freed)
+
+
+def _remove_empty_folder(storage: Storage, name: str) -> None:
+    """Drop the chat's cache folder once empty (a fetch recreates it when needed)."""
+    with contextlib.suppress(OSError, NotImplementedError):  # not empty, or not local
+        os.rmdir(os.path.dirname(storage.path(name)))
 
 
 def chat_file_url(*, chat_id: str, file_name: str) -> str:
