@@ -9,6 +9,7 @@ import json
 import logging
 import mimetypes
 import os
+import re
 import secrets
 import tempfile
 from collections.abc import AsyncIterator
@@ -34,7 +35,7 @@ from pydantic import ValidationError
 
 from conversations.models import Chat
 from conversations.selectors import chat_get_for_agent
-from conversations.services.files import chat_file_cache
+from conversations.services.files import FILE_CACHE_DIR, chat_file_cache
 from telegram_gateway.bot import bot_endpoint, build_bot, build_dispatcher
 from telegram_gateway.db import TRANSIENT_DATABASE_ERRORS
 from telegram_gateway.files import FileFetchError, telegram_file_download
@@ -87,6 +88,8 @@ async def telegram_webhook(request: HttpRequest) -> JsonResponse:
 
 
 NO_FILE = "No such file."
+# Like NO_FILE, for a media element rather than a person (Range comes from players).
+NO_RANGE = "The requested range is not in the file."
 INLINE_KINDS = (Chat.MessageType.IMAGE, Chat.MessageType.VIDEO)
 BROWSER_CACHE_SECONDS = 3600  # a chat's file never changes
 
@@ -110,17 +113,80 @@ def _cache_path(chat: Chat, name: str) -> str:
         safe = get_valid_filename(name)[-100:]
     except SuspiciousFileOperation:
         safe = "file"
-    return f"chats/cache/{chat.pk}/{safe}"
+    return f"{FILE_CACHE_DIR}{chat.pk}/{safe}"
 
 
-async def _chunks(handle: IO[bytes], size: int = 256 * 1024) -> AsyncIterator[bytes]:
+async def _chunks(
+    handle: IO[bytes], start: int = 0, length: int | None = None, size: int = 256 * 1024
+) -> AsyncIterator[bytes]:
     """Read off the event loop, chunk by chunk: given a sync iterator, Django's ASGI
-    handler would read the whole file into memory before sending a byte."""
-    while chunk := await asyncio.to_thread(handle.read, size):
+    handler would read the whole file into memory before sending a byte.
+
+    From `start`, and at most `length` bytes when given (one byte range of the file).
+    """
+    if start:
+        await asyncio.to_thread(handle.seek, start)
+    remaining = length
+    while remaining is None or remaining > 0:
+        want = size if remaining is None else min(size, remaining)
+        chunk = await asyncio.to_thread(handle.read, want)
+        if not chunk:
+            return
+        if remaining is not None:
+            remaining -= len(chunk)
         yield chunk
 
 
-def _file_response(handle: IO[bytes], chat: Chat, name: str) -> FileResponse:
+class RangeNotSatisfiable(Exception):
+    """The Range header asks for bytes the file does not have (answered with 416)."""
+
+
+# One range only ("bytes=a-b", "bytes=a-", "bytes=-n"); the unit is case-insensitive.
+_BYTE_RANGE = re.compile(r"bytes=(\d*)-(\d*)", re.ASCII | re.IGNORECASE)
+
+
+def byte_range(header: str, size: int) -> tuple[int, int] | None:
+    """The first and last byte (inclusive) a `Range` header asks of a `size`-byte file.
+
+    None means "send the whole file": no header, a malformed one, or several ranges
+    (RFC 9110 lets a server ignore Range; browsers seeking a video ask for one range).
+    Raises RangeNotSatisfiable when the range starts past the end.
+    """
+    match = _BYTE_RANGE.fullmatch(header.strip())
+    if not match or match.groups() == ("", ""):
+        return None
+    first, last = match.groups()
+    try:
+        if not first:  # the last n bytes
+            suffix = int(last)
+            if suffix == 0 or size == 0:
+                raise RangeNotSatisfiable
+            return max(size - suffix, 0), size - 1
+        start = int(first)
+        end = int(last) if last else None
+    except ValueError:  # more digits than int() takes
+        return None
+    if end is not None and end < start:
+        return None  # invalid, so ignored
+    if start >= size:
+        raise RangeNotSatisfiable
+    return start, size - 1 if end is None else min(end, size - 1)
+
+
+def _file_response(
+    request: HttpRequest, handle: IO[bytes], chat: Chat, name: str
+) -> HttpResponseBase:
+    """The open file as the response: whole (200), or the one byte range asked (206)."""
+    size = os.fstat(handle.fileno()).st_size
+    # Without validators of ours, an If-Range cannot be checked: send the whole file.
+    header = "" if "If-Range" in request.headers else request.headers.get("Range", "")
+    try:
+        wanted = byte_range(header, size)
+    except RangeNotSatisfiable:
+        handle.close()
+        response = _text(416, NO_RANGE)
+        response["Content-Range"] = f"bytes */{size}"
+        return response
     content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
     # Inline so the console can show it in <img>/<video>; never SVG, which can run script.
     inline = (
@@ -129,7 +195,16 @@ def _file_response(handle: IO[bytes], chat: Chat, name: str) -> FileResponse:
         and content_type != "image/svg+xml"
     )
     response = FileResponse(handle, content_type=content_type)  # sets Content-Length
-    response.streaming_content = _chunks(handle)  # FileResponse still closes `handle`
+    # FileResponse still closes `handle`.
+    if wanted is None:
+        response.streaming_content = _chunks(handle)
+    else:  # only the slice is read from disk
+        start, end = wanted
+        response.streaming_content = _chunks(handle, start, end - start + 1)
+        response.status_code = 206
+        response["Content-Range"] = f"bytes {start}-{end}/{size}"
+        response["Content-Length"] = str(end - start + 1)
+    response["Accept-Ranges"] = "bytes"
     # The whole name, quoted (FileResponse would keep only what follows a "/").
     response["Content-Disposition"] = content_disposition_header(not inline, name)
     response["X-Content-Type-Options"] = "nosniff"
@@ -178,11 +253,11 @@ async def chat_file(request: HttpRequest, chat_id: str, name: str) -> HttpRespon
         except FileNotFoundError:  # a lost cached copy can be fetched again
             logger.warning("stored file of chat %s is missing: %s", chat.pk, chat.local_file.name)
         else:
-            return _file_response(handle, chat, name)
+            return _file_response(request, handle, chat, name)
     if not chat.telegram_file_id:
         return _text(404, NO_FILE)
     try:
         handle = await _fetch_from_telegram(chat, name)
     except FileFetchError as error:
         return _text(error.status, error.message)
-    return _file_response(handle, chat, name)
+    return _file_response(request, handle, chat, name)
