@@ -12,14 +12,14 @@ import pytest
 from conversations.models import Chat
 from telegram_gateway.bot import build_bot, build_dispatcher
 from telegram_gateway.polling import UpdatePoller
-from telegram_gateway.tests.conftest import wait_until
+from telegram_gateway.tests.conftest import BotThread, wait_until
 from telegram_gateway.transport import FatalBotAPIError
 
 NGINX_502 = "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"
 
 
 def test_error_answers_to_get_updates_are_retried_and_nothing_is_lost(
-    emulator, running_bot, caplog
+    emulator, bot_token, transactional_db, caplog
 ):
     caplog.set_level(logging.WARNING, logger="telegram_gateway.polling")
     emulator.add_user(6001, "Ann", language_code="en")
@@ -27,8 +27,13 @@ def test_error_answers_to_get_updates_are_retried_and_nothing_is_lost(
     emulator.fail_next("getUpdates", 502, body="[1, 2]")  # JSON, but not an answer
     emulator.fail_next("getUpdates", 429, retry_after=1)
     emulator.inject_message(6001, "still there?")
-
-    chat = wait_until(lambda: Chat.objects.filter(sender_type="CLIENT").first(), timeout=20)
+    # Started after the failures are set: a long poll already waiting would take the
+    # message before any of them.
+    bot = BotThread(emulator.base_url, bot_token).start()
+    try:
+        chat = wait_until(lambda: Chat.objects.filter(sender_type="CLIENT").first(), timeout=20)
+    finally:
+        bot.stop()
 
     assert chat.message == "still there?"
     assert "HTTP 502, not JSON" in caplog.text
