@@ -55,3 +55,22 @@ def serve_running(env: dict, log_path: Path, ready: Callable[[str], bool]) -> It
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@contextmanager
+def database_unreachable() -> Iterator[None]:
+    """Point the default connection at a port where no server listens, then back.
+
+    MariaDB only: SQLite's in-memory test database cannot be taken away and given back.
+    """
+    from django.db import connection
+
+    saved = dict(connection.settings_dict)
+    connection.close()
+    connection.settings_dict.update(HOST="127.0.0.1", PORT=str(free_port()))
+    try:
+        yield
+    finally:
+        connection.close()
+        connection.settings_dict.clear()
+        connection.settings_dict.update(saved)

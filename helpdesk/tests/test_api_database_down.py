@@ -4,11 +4,10 @@ per request: no 500, no traceback."""
 import logging
 
 import pytest
-from django.db import connection
 from django.test import Client
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
-from helpdesk.tests.processes import free_port
+from helpdesk.tests.processes import database_unreachable
 
 # The connection is closed and re-pointed at a closed port: no test transaction may span
 # it, and SQLite's in-memory test database cannot be taken away and given back.
@@ -17,14 +16,8 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.mariadb]
 
 @pytest.fixture
 def database_down():
-    """Point the connection at a port where no server listens."""
-    saved = dict(connection.settings_dict)
-    connection.close()
-    connection.settings_dict.update(HOST="127.0.0.1", PORT=str(free_port()))
-    yield
-    connection.close()
-    connection.settings_dict.clear()
-    connection.settings_dict.update(saved)
+    with database_unreachable():
+        yield
 
 
 @pytest.mark.parametrize(

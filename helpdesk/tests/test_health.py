@@ -9,7 +9,7 @@ from django.db import OperationalError, connection
 from django.test import Client
 
 from helpdesk import health
-from helpdesk.tests.processes import free_port
+from helpdesk.tests.processes import database_unreachable, free_port
 from telegram_emulator import EmulatorThread
 
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
@@ -118,13 +118,8 @@ def database_down(monkeypatch):
     """The database refuses connections: on MariaDB for real (a closed port), on SQLite
     (whose in-memory test database cannot be closed and reopened) at the cursor."""
     if connection.vendor == "mysql":
-        saved = dict(connection.settings_dict)
-        connection.close()
-        connection.settings_dict.update(HOST="127.0.0.1", PORT=str(free_port()))
-        yield
-        connection.close()
-        connection.settings_dict.clear()
-        connection.settings_dict.update(saved)
+        with database_unreachable():
+            yield
         return
 
     def refuse(*args, **kwargs):
