@@ -447,16 +447,18 @@ def bulk_load(args: argparse.Namespace) -> dict[str, float]:
     return phases
 
 
-def table_sizes() -> list[tuple[str, int, float]]:
+def table_sizes(
+    tables: tuple[str, ...] = ("clients", "sessions", "chats"),
+) -> list[tuple[str, int, float]]:
+    """Each table's rows and megabytes (data and indexes), for the load's report."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT table_name, (data_length + index_length) / 1048576 FROM "
-            "information_schema.tables WHERE table_schema = DATABASE() "
-            "AND table_name IN ('clients', 'sessions', 'chats')"
+            "information_schema.tables WHERE table_schema = DATABASE()"
         )
         sizes = dict(cursor.fetchall())
         result = []
-        for table in ("clients", "sessions", "chats"):
+        for table in tables:
             cursor.execute(f"SELECT COUNT(*) FROM {table}")
             result.append((table, cursor.fetchone()[0], float(sizes.get(table, 0))))
     return result

@@ -59,6 +59,7 @@ from console import (
     _when,
     connect_cost_ms,
     logged_in,
+    table_sizes,
 )
 from django.conf import settings
 from django.core.management import call_command
@@ -288,20 +289,6 @@ def bulk_load(args: argparse.Namespace) -> dict[str, float]:
     return phases
 
 
-def table_counts() -> list[tuple[str, int, float]]:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT table_name, (data_length + index_length) / 1048576 FROM "
-            "information_schema.tables WHERE table_schema = DATABASE()"
-        )
-        sizes = dict(cursor.fetchall())
-        result = []
-        for table in TABLES[1:]:
-            cursor.execute(f"SELECT COUNT(*) FROM {table}")
-            result.append((table, cursor.fetchone()[0], float(sizes.get(table, 0))))
-    return result
-
-
 # --- timing ---------------------------------------------------------------------------
 
 
@@ -421,7 +408,7 @@ def main() -> None:
             + ", ".join(f"{k} {v:.1f} s" for k, v in phases.items())
             + ")"
         )
-    for table, rows, megabytes in table_counts():
+    for table, rows, megabytes in table_sizes(TABLES[1:]):
         print(f"  {table:<20} {rows:>9,} rows  {megabytes:7.1f} MB")
 
     load = os.getloadavg()
