@@ -131,8 +131,6 @@ async def on_callback_query(query: CallbackQuery) -> None:
 
     The payload is untrusted (see `services.idle_answer`, `services.csat_answer`);
     whatever it is, the press is answered, or the client's Telegram shows a spinner.
-    A failed answer (the query expired, a redelivered update already answered) is
-    only logged.
     """
     if (query.data or "").startswith("csat:"):
         await on_survey_press(query)
@@ -148,9 +146,15 @@ async def on_callback_query(query: CallbackQuery) -> None:
     text = None
     if not result.accepted:
         text = bot_text("idle_expired", result.language_code or user.language_code)
+    await _answer_press(query, text)
+
+
+async def _answer_press(query: CallbackQuery, text: str | None) -> None:
+    """Stop the client's spinner; a failed answer (the query expired, a redelivered
+    update already answered) is never worth retrying the update for."""
     try:
         await query.answer(text=text)
-    except Exception as error:  # never worth retrying the update for
+    except Exception as error:
         logger.info("callback query %s not answered: %r", query.id, error)
 
 
@@ -163,10 +167,7 @@ async def on_survey_press(query: CallbackQuery) -> None:
         telegram_id=str(user.id),
         message_id=query.message.message_id if query.message else None,
     )
-    try:
-        await query.answer(text=result.notice or None)
-    except Exception as error:  # never worth retrying the update for
-        logger.info("callback query %s not answered: %r", query.id, error)
+    await _answer_press(query, result.notice or None)
     if result.edit_message_id is None:
         return
     # In the presser's own chat with the bot, where the survey was sent.
