@@ -172,16 +172,16 @@ def channel_layer_prepare() -> None:
 
 
 @contextmanager
-def pushes_held(*, into: Changes | None = None) -> Iterator[Changes]:
-    """Hold back the pushes of what commits in this block, into the changes yielded
-    (`into`, or new ones), for the caller to push later (`changes_push`).
+def pushes_held(*, into: Changes) -> Iterator[None]:
+    """Hold back the pushes of what commits in this block, merged into `into`, for the
+    caller to push later (`changes_push`).
 
     The bot's services run so (telegram_gateway/db.py): a handler, and the next
     getUpdates, then wait for the commit only, not for the reads and sends of the push.
     """
-    _held.changes = held = into if into is not None else Changes()
+    _held.changes = into
     try:
-        yield held
+        yield
     finally:
         _held.changes = None
 
