@@ -25,6 +25,7 @@ from accounts.services import user_language
 from conversations import events, services
 from conversations.models import Chat, Client, Session
 from conversations.selectors import session_get_for_agent
+from helpdesk.metrics import console_connections
 
 logger = logging.getLogger(__name__)
 
@@ -56,11 +57,15 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):
         for group in self.joined:
             await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
+        console_connections.inc()
+        self.counted = True  # connected, so disconnect takes it back off
         self.heartbeat = None
         if user.role == User.Role.CS and settings.CONSOLE_PRESENCE_GRACE:
             self.heartbeat = asyncio.create_task(self._keep_presence())
 
     async def disconnect(self, code: int) -> None:
+        if getattr(self, "counted", False):
+            console_connections.dec()
         for group in getattr(self, "joined", ()):
             await self.channel_layer.group_discard(group, self.channel_name)
         if getattr(self, "heartbeat", None) is None:

@@ -15,6 +15,7 @@ import asyncio
 import hashlib
 import logging
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -28,6 +29,7 @@ from django.utils.dateparse import parse_datetime
 
 from accounts.models import User
 from conversations.models import Chat, Client, Session
+from helpdesk.metrics import console_push_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -199,14 +201,20 @@ def _flush() -> None:
     changes_push(changes)
 
 
-def changes_push(changes: Changes) -> None:
-    """Read what `changes` names and send each group its frame (after commit)."""
+def changes_push(changes: Changes, *, handed_over_at: float | None = None) -> None:
+    """Read what `changes` names and send each group its frame (after commit).
+
+    `handed_over_at`: when (time.monotonic()) a caller that held them got them; the
+    push's latency runs from then.
+    """
+    handed_over_at = handed_over_at or time.monotonic()
     layer = get_channel_layer()
     if layer is None or (isinstance(layer, InMemoryChannelLayer) and not layer.groups):
         return  # no console in this process, and no other process can hear it: skip the reads
     frames = _frames(changes)
     if frames:
         async_to_sync(_send)(layer, frames)
+        console_push_seconds.observe(time.monotonic() - handed_over_at)
 
 
 def _frames(changes: Changes) -> dict[str, list[dict]]:

@@ -4,6 +4,7 @@ Every variable is documented in `.env.example`. Defaults run the product on
 embedded parts: SQLite and the in-memory channel layer.
 """
 
+import ipaddress
 from datetime import timedelta
 from pathlib import Path
 
@@ -40,8 +41,9 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # SECURE_PROXY_SSL_HEADER=HTTP_X_FORWARDED_PROTO,https so Django knows the request was
 # HTTPS; the README's production settings pass `check --deploy` with no warning.
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
-# Load balancers probe the backend over plain HTTP, with no X-Forwarded-Proto.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+# Load balancers probe the backend over plain HTTP, with no X-Forwarded-Proto (and
+# Prometheus scrapes it so).
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 SECURE_PROXY_SSL_HEADER = env.tuple("SECURE_PROXY_SSL_HEADER", default=None)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
@@ -322,6 +324,18 @@ TELEGRAM_POLL_TIMEOUT = env.int("TELEGRAM_POLL_TIMEOUT", default=25)
 # Whether `serve` without TELEGRAM_BOT_TOKEN plays Telegram at /sandbox/ (signed-in users
 # only). Off by default in production: there a missing token should not open a playground.
 SANDBOX = env.bool("SANDBOX", default=DEBUG)
+
+# /metrics (Prometheus): for `Authorization: Bearer <METRICS_TOKEN>`, or from these
+# addresses and networks (REMOTE_ADDR, as for axes). Neither set: /metrics is a 404.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=[])
+try:
+    [ipaddress.ip_network(entry, strict=False) for entry in METRICS_ALLOWED_IPS]
+except ValueError as error:
+    raise ImproperlyConfigured(f"METRICS_ALLOWED_IPS: {error}") from None
+# Where every process of this host keeps its counters so /metrics adds them up (read by
+# prometheus_client itself from the environment; `.env` is read above, before it).
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
 
 LOGGING = {
     "version": 1,

@@ -7,6 +7,7 @@ from django.views.generic import RedirectView
 from accounts.views import language_set
 from conversations.forms import EmailLoginForm
 from helpdesk.health import healthz, readyz
+from helpdesk.metrics_view import metrics_view
 from telegram_gateway.views import chat_file
 
 admin.site.site_header = _("Help Desk administration")
@@ -32,6 +33,8 @@ urlpatterns = [
     # For load balancers and orchestrators: up (no dependency touched), and ready.
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
+    # Prometheus, for a scraper with METRICS_TOKEN or from METRICS_ALLOWED_IPS.
+    path("metrics", metrics_view, name="metrics"),
     # Chat.file_url: clients' and agents' files, for the assigned agent and admins. The
     # name is cosmetic and may hold any character (decoded "/" and line breaks too).
     re_path(r"^files/(?P<chat_id>[^/]+)/(?P<name>[\s\S]+)$", chat_file, name="chat_file"),

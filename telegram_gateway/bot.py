@@ -23,6 +23,7 @@ from conversations.bot_texts import bot_text
 from conversations.services import Sender
 from telegram_gateway.db import call_service
 from telegram_gateway.mapping import incoming_from_message, sender_name
+from telegram_gateway.metrics import bot_api_measured
 from telegram_gateway.recorder import record_incoming
 
 logger = logging.getLogger(__name__)
@@ -63,7 +64,9 @@ def build_bot(token: str | None = None, api_base: str | None = None) -> Bot:
     """Return a bot for the given endpoint, by default this process's (`bot_endpoint`)."""
     endpoint = bot_endpoint()
     server = TelegramAPIServer.from_base(api_base or endpoint.api_base)
-    return Bot(token or endpoint.token, session=AiohttpSession(api=server))
+    session = AiohttpSession(api=server)
+    session.middleware(bot_api_measured)  # latency, 429s, last success (metrics)
+    return Bot(token or endpoint.token, session=session)
 
 
 async def is_private(message: Message) -> bool:

@@ -10,6 +10,7 @@ fewer pushes, not a longer queue of them.
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -51,13 +52,14 @@ class ChangesPusher:
 
     def __init__(self) -> None:
         self._waiting: events.Changes | None = None
+        self._waiting_since = 0.0  # time.monotonic() when the first of them was handed over
         self._pushing: asyncio.Task | None = None
 
     def push(self, changes: events.Changes) -> None:
         if not changes:
             return
         if self._waiting is None:
-            self._waiting = changes
+            self._waiting, self._waiting_since = changes, time.monotonic()
         else:
             self._waiting.merge(changes)
         if self._pushing is None or self._pushing.done():
@@ -65,9 +67,10 @@ class ChangesPusher:
 
     async def _push_waiting(self) -> None:
         while self._waiting is not None:
-            changes, self._waiting = self._waiting, None
+            changes, since, self._waiting = self._waiting, self._waiting_since, None
             try:
-                await sync_to_async(events.changes_push, thread_sensitive=False)(changes)
+                push = sync_to_async(events.changes_push, thread_sensitive=False)
+                await push(changes, handed_over_at=since)
             except Exception:  # a push is a hint: the consoles catch up on their next one
                 logger.exception("console push failed")
 

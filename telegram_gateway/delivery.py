@@ -16,7 +16,9 @@ from django.conf import settings
 
 from conversations import events, services
 from conversations.services import Delivery
+from helpdesk import metrics
 from telegram_gateway.db import TRANSIENT_DATABASE_ERRORS, call_service
+from telegram_gateway.metrics import delivery_failed
 from telegram_gateway.pacing import pacer
 from telegram_gateway.polling import Backoff
 from telegram_gateway.transport import TransportError, send_delivery
@@ -196,6 +198,7 @@ class DeliveryWorker:
         try:
             message_id, file_id = await send_delivery(self.bot, delivery, pacer(), on_part)
         except TransportError as error:
+            delivery_failed(error)
             if error.permanent:
                 self.failed += 1
                 logger.warning("reply %s failed for good: %s", delivery.chat_id, error.reason)
@@ -217,6 +220,7 @@ class DeliveryWorker:
             )
             return
         self.sent += 1
+        metrics.deliveries_sent.inc()
         await self._record(
             services.delivery_mark_sent,
             chat_id=delivery.chat_id,

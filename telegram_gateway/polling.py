@@ -18,8 +18,10 @@ from aiogram import Bot, Dispatcher
 from aiogram.types import Update
 from pydantic import ValidationError
 
+from helpdesk.metrics import telegram_updates_received
 from telegram_gateway.bot import ALLOWED_UPDATES
 from telegram_gateway.db import TRANSIENT_DATABASE_ERRORS
+from telegram_gateway.metrics import polling_answered
 from telegram_gateway.transport import RetryableBotAPIError, classify_polling_answer
 
 logger = logging.getLogger(__name__)
@@ -133,7 +135,9 @@ class UpdatePoller:
             except ValueError:
                 body = None
         if isinstance(body, dict) and body.get("ok"):
+            polling_answered(response.status, ok=True)
             return [u for u in body["result"] if isinstance(u, dict) and "update_id" in u]
+        polling_answered(response.status, ok=False)
         raise classify_polling_answer(response.status, body)
 
     async def _handle_batch(self, batch: list[dict]) -> None:
@@ -154,6 +158,7 @@ class UpdatePoller:
 
     async def handle(self, raw: dict) -> None:
         """Handle one update until it is stored; skip (and log) only what can never be."""
+        telegram_updates_received("polling")
         try:
             update = Update.model_validate(raw, context={"bot": self.bot})
         except ValidationError as error:

@@ -14,6 +14,7 @@ import logging
 
 from conversations import services
 from conversations.services import IncomingMessage, RecordedMessage
+from helpdesk import metrics
 from telegram_gateway.db import TRANSIENT_DATABASE_ERRORS, call_service
 from telegram_gateway.loops import PerEventLoop
 
@@ -59,6 +60,10 @@ class IncomingRecorder:
             return
         for (_, future), result in zip(batch, results, strict=True):
             future.set_result(result)
+        metrics.client_messages_recorded(
+            stored=sum(result.created and result.chat is not None for result in results),
+            held_back=sum(result.held_back for result in results),
+        )
 
 
 _recorder = PerEventLoop(IncomingRecorder)

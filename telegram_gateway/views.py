@@ -36,6 +36,7 @@ from pydantic import ValidationError
 from conversations.models import Chat
 from conversations.selectors import chat_get_for_agent
 from conversations.services.files import FILE_CACHE_DIR, chat_file_cache
+from helpdesk.metrics import telegram_updates_received
 from telegram_gateway.bot import bot_endpoint, build_bot, build_dispatcher
 from telegram_gateway.db import TRANSIENT_DATABASE_ERRORS
 from telegram_gateway.files import FileFetchError, telegram_file_download
@@ -75,6 +76,7 @@ async def telegram_webhook(request: HttpRequest) -> JsonResponse:
     except (ValueError, ValidationError, RecursionError) as error:
         logger.error("malformed webhook update refused: %s", error)
         return _error(400, "malformed update")
+    telegram_updates_received("webhook")
     try:
         await dispatcher.feed_update(bot, update)
     except TRANSIENT_DATABASE_ERRORS as error:
