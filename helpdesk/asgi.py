@@ -14,6 +14,7 @@ from django.urls import get_resolver  # noqa: E402
 from conversations.consumers import fragments_prepare  # noqa: E402
 from conversations.events import channel_layer_prepare  # noqa: E402
 from conversations.routing import websocket_urlpatterns  # noqa: E402
+from helpdesk.logs import RequestIdMiddleware  # noqa: E402
 from helpdesk.startup import start_up_heap_freeze, start_up_refuse_seed_passwords  # noqa: E402
 from helpdesk.ws_origin import SameOriginOnly  # noqa: E402
 
@@ -28,12 +29,15 @@ fragments_prepare()
 channel_layer_prepare()
 
 
-application = ProtocolTypeRouter(
-    {
-        "http": django_asgi_app,
-        # The session cookie signs the agent in; a page of another origin cannot connect.
-        "websocket": SameOriginOnly(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
-    }
+# Every line a request or socket logs carries its id (X-Request-ID).
+application = RequestIdMiddleware(
+    ProtocolTypeRouter(
+        {
+            "http": django_asgi_app,
+            # The session cookie signs the agent in; a page of another origin cannot connect.
+            "websocket": SameOriginOnly(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        }
+    )
 )
 # Loaded for good: keep the garbage collector's full passes off these objects.
 start_up_heap_freeze()

@@ -11,6 +11,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from helpdesk.logs import LOG_FORMATS, logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 # django-environ has no `mariadb://` scheme; MariaDB speaks the MySQL protocol.
@@ -337,13 +339,12 @@ except ValueError as error:
 # prometheus_client itself from the environment; `.env` is read above, before it).
 PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-}
+# Standard error, one line per event: plain text, or one JSON object a line (LOG_FORMAT=json).
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+if LOG_FORMAT not in LOG_FORMATS:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}.")
+LOGGING = logging_config(level=env.str("LOG_LEVEL", default="INFO"), log_format=LOG_FORMAT)
+LOGGING_CONFIG = "helpdesk.logs.logging_configure"
 
 # Django's MySQL check reads a GeneratedField's max_length as None and calls the unique
 # sessions.active_client_id (25 characters) too long; every real CharField is <= 255.

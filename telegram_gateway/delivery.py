@@ -17,6 +17,7 @@ from django.conf import settings
 from conversations import events, services
 from conversations.services import Delivery
 from helpdesk import metrics
+from helpdesk.logs import log_context_bind
 from telegram_gateway.db import TRANSIENT_DATABASE_ERRORS, call_service
 from telegram_gateway.metrics import delivery_failed
 from telegram_gateway.pacing import pacer
@@ -187,6 +188,8 @@ class DeliveryWorker:
             waiter.cancel()
 
     async def _deliver(self, delivery: Delivery) -> None:
+        log_context_bind(reply_id=delivery.chat_id)  # a task of its own: ends with it
+
         async def on_part(parts_sent: int, message_id: int) -> None:
             await self._record(
                 services.delivery_progress,

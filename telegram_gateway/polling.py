@@ -18,6 +18,7 @@ from aiogram import Bot, Dispatcher
 from aiogram.types import Update
 from pydantic import ValidationError
 
+from helpdesk.logs import log_context
 from helpdesk.metrics import telegram_updates_received
 from telegram_gateway.bot import ALLOWED_UPDATES
 from telegram_gateway.db import TRANSIENT_DATABASE_ERRORS
@@ -154,7 +155,8 @@ class UpdatePoller:
 
     async def _handle_in_order(self, updates: list[dict]) -> None:
         for raw in updates:
-            await self.handle(raw)
+            with log_context(update_id=raw.get("update_id")):
+                await self.handle(raw)
 
     async def handle(self, raw: dict) -> None:
         """Handle one update until it is stored; skip (and log) only what can never be."""

@@ -36,6 +36,7 @@ from pydantic import ValidationError
 from conversations.models import Chat
 from conversations.selectors import chat_get_for_agent
 from conversations.services.files import FILE_CACHE_DIR, chat_file_cache
+from helpdesk.logs import log_context
 from helpdesk.metrics import telegram_updates_received
 from telegram_gateway.bot import bot_endpoint, build_bot, build_dispatcher
 from telegram_gateway.db import TRANSIENT_DATABASE_ERRORS
@@ -77,15 +78,16 @@ async def telegram_webhook(request: HttpRequest) -> JsonResponse:
         logger.error("malformed webhook update refused: %s", error)
         return _error(400, "malformed update")
     telegram_updates_received("webhook")
-    try:
-        await dispatcher.feed_update(bot, update)
-    except TRANSIENT_DATABASE_ERRORS as error:
-        # Not stored: a non-2xx answer makes Telegram deliver the update again later.
-        logger.warning("database unavailable for update %s: %s", update.update_id, error)
-        return _error(503, "temporarily unavailable, retry later")
-    except Exception:
-        # Redelivering would fail the same way and hold up every later update.
-        logger.exception("update %s failed and was skipped", update.update_id)
+    with log_context(update_id=update.update_id):
+        try:
+            await dispatcher.feed_update(bot, update)
+        except TRANSIENT_DATABASE_ERRORS as error:
+            # Not stored: a non-2xx answer makes Telegram deliver the update again later.
+            logger.warning("database unavailable for update %s: %s", update.update_id, error)
+            return _error(503, "temporarily unavailable, retry later")
+        except Exception:
+            # Redelivering would fail the same way and hold up every later update.
+            logger.exception("update %s failed and was skipped", update.update_id)
     return JsonResponse({"ok": True})
 
 
