@@ -5,10 +5,7 @@ quote it: callers only ever see our own wording, and what is logged goes through
 """
 
 import logging
-import os
-import tempfile
 from contextlib import aclosing
-from pathlib import Path
 from typing import IO
 from urllib.parse import quote
 
@@ -55,13 +52,12 @@ def redact(text: str, token: str) -> str:
 
 
 async def telegram_file_download(
-    bot: Bot, file_id: str, destination: Path, max_bytes: int = MAX_DOWNLOAD_BYTES
+    bot: Bot, file_id: str, out: IO[bytes], max_bytes: int = MAX_DOWNLOAD_BYTES
 ) -> None:
-    """Resolve `file_id` with getFile and stream its bytes to `destination`.
+    """Resolve `file_id` with getFile and stream its bytes into `out`.
 
-    The bytes go to a temporary file beside `destination`, renamed into place only when
-    complete, so a reader never sees half a file. Nothing is written when getFile fails.
-    Raises FileFetchError.
+    Nothing is written when getFile fails. On FileFetchError part of the file may have
+    been written: the caller discards `out` (nothing is stored until it is complete).
     """
     try:
         file = await bot.get_file(file_id)
@@ -78,18 +74,7 @@ async def telegram_file_download(
         raise FileFetchError.of(FileProblem.EXPIRED)
     if file.file_size and file.file_size > max_bytes:
         raise FileFetchError.of(FileProblem.TOO_BIG)
-
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(
-        dir=destination.parent, prefix=".", suffix=".part", delete=False
-    ) as part:
-        try:
-            await _stream_to(bot, file.file_path, part, max_bytes)
-        except BaseException:
-            part.close()
-            os.unlink(part.name)
-            raise
-    os.replace(part.name, destination)
+    await _stream_to(bot, file.file_path, out, max_bytes)
 
 
 async def _stream_to(bot: Bot, file_path: str, out: IO[bytes], limit: int) -> None:

@@ -1,8 +1,9 @@
 """The one boundary where replies become Bot API calls, and Bot API errors become ours."""
 
+import asyncio
 import enum
-import os
-from collections.abc import Awaitable, Callable
+import posixpath
+from collections.abc import AsyncGenerator, Awaitable, Callable
 
 import aiohttp
 from aiogram import Bot, methods
@@ -18,14 +19,16 @@ from aiogram.exceptions import (
     TelegramUnauthorizedError,
 )
 from aiogram.types import (
-    FSInputFile,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     Message,
     ReplyParameters,
 )
+from django.core.files.storage import Storage
 
 from conversations.services import Delivery
+from conversations.services.files import chat_file_storage
 from telegram_gateway.pacing import SendPacer
 
 # Every Bot API method the gateway calls (bot.py, delivery.py, files.py, this module,
@@ -193,7 +196,7 @@ def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
 def _steps(delivery: Delivery) -> list[tuple[str, str]]:
     """The Bot API calls a reply takes: ("file", caption) and/or ("text", part)..."""
     text = delivery.text
-    if not delivery.file_path:
+    if not delivery.stored_file:
         return [("text", part) for part in split_text(text)]
     if utf16_len(text) <= CAPTION_LIMIT:
         return [("file", text)]
@@ -210,14 +213,35 @@ def _reply_parameters(delivery: Delivery) -> ReplyParameters | None:
     )
 
 
+class StoredInputFile(InputFile):
+    """A stored file for upload, read from its storage (local or object) while it is sent.
+
+    Chunk by chunk in a worker thread: neither the event loop nor memory holds it whole.
+    Each send (a retry too) reads it afresh.
+    """
+
+    def __init__(self, storage: Storage, name: str, filename: str | None = None) -> None:
+        super().__init__(filename=filename or posixpath.basename(name))
+        self.storage, self.name = storage, name
+
+    async def read(self, bot: Bot) -> AsyncGenerator[bytes, None]:
+        handle = await asyncio.to_thread(self.storage.open, self.name, "rb")
+        try:
+            while chunk := await asyncio.to_thread(handle.read, self.chunk_size):
+                yield chunk
+        finally:
+            handle.close()
+
+
 async def _send_file(
     bot: Bot, delivery: Delivery, caption: str, reply: ReplyParameters | None = None
 ) -> Message:
-    upload = FSInputFile(delivery.file_path, filename=delivery.file_name or None)
+    storage, name = chat_file_storage(), delivery.stored_file
+    size = await asyncio.to_thread(storage.size, name)  # FileNotFoundError: gone
+    upload = StoredInputFile(storage, name, filename=delivery.file_name or None)
     kind = delivery.content_type
     caption = caption or None
     chat_id = delivery.telegram_chat_id
-    size = os.path.getsize(delivery.file_path)
     if (
         kind.startswith("image/")
         and kind not in ("image/gif", "image/svg+xml")

@@ -14,7 +14,6 @@ import secrets
 import tempfile
 from collections.abc import AsyncIterator
 from functools import cache
-from pathlib import Path
 from typing import IO
 from urllib.parse import unquote
 
@@ -23,19 +22,19 @@ from aiogram.types import Update
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import SuspiciousFileOperation
+from django.core.files import File
+from django.db.models.fields.files import FieldFile
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.utils.cache import patch_cache_control
 from django.utils.http import content_disposition_header
-from django.utils.text import get_valid_filename
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 from pydantic import ValidationError
 
 from conversations.models import Chat
 from conversations.selectors import chat_get_for_agent
-from conversations.services.files import FILE_CACHE_DIR, chat_file_cache
+from conversations.services.files import chat_file_cache
 from helpdesk.logs import log_context
 from helpdesk.metrics import telegram_updates_received
 from telegram_gateway.bot import bot_endpoint, build_bot, build_dispatcher
@@ -96,6 +95,8 @@ NO_FILE = "No such file."
 NO_RANGE = "The requested range is not in the file."
 INLINE_KINDS = (Chat.MessageType.IMAGE, Chat.MessageType.VIDEO)
 BROWSER_CACHE_SECONDS = 3600  # a chat's file never changes
+# A download from Telegram stays in memory up to this size, beyond it in a temporary file.
+DOWNLOAD_SPOOL_BYTES = 2 * 2**20
 
 
 def _text(status: int, message: str) -> HttpResponse:
@@ -109,15 +110,6 @@ def _file_name(chat: Chat) -> str:
     if chat.file_url:
         return unquote(chat.file_url.rsplit("/", 1)[-1]) or "file"
     return os.path.basename(chat.local_file.name) or "file"
-
-
-def _cache_path(chat: Chat, name: str) -> str:
-    """One fixed place per chat (relative to MEDIA_ROOT), so concurrent fetches converge."""
-    try:
-        safe = get_valid_filename(name)[-100:]
-    except SuspiciousFileOperation:
-        safe = "file"
-    return f"{FILE_CACHE_DIR}{chat.pk}/{safe}"
 
 
 async def _chunks(
@@ -178,10 +170,10 @@ def byte_range(header: str, size: int) -> tuple[int, int] | None:
 
 
 def _file_response(
-    request: HttpRequest, handle: IO[bytes], chat: Chat, name: str
+    request: HttpRequest, handle: IO[bytes], size: int, chat: Chat, name: str
 ) -> HttpResponseBase:
-    """The open file as the response: whole (200), or the one byte range asked (206)."""
-    size = os.fstat(handle.fileno()).st_size
+    """The open file (at its start) as the response: whole (200), or the one byte range
+    asked (206). Blocking (FileResponse seeks the file): run it in a thread."""
     # Without validators of ours, an If-Range cannot be checked: send the whole file.
     header = "" if "If-Range" in request.headers else request.headers.get("Range", "")
     try:
@@ -202,7 +194,7 @@ def _file_response(
     # FileResponse still closes `handle`.
     if wanted is None:
         response.streaming_content = _chunks(handle)
-    else:  # only the slice is read from disk
+    else:  # only the slice is read from storage
         start, end = wanted
         response.streaming_content = _chunks(handle, start, end - start + 1)
         response.status_code = 206
@@ -217,30 +209,43 @@ def _file_response(
     return response
 
 
-async def _fetch_from_telegram(chat: Chat, name: str) -> IO[bytes]:
-    """Download the chat's file and open it: cached under MEDIA_ROOT when
-    TELEGRAM_FILE_CACHE is on, else kept only as long as the response reads it."""
+def _open_stored(file: FieldFile) -> tuple[IO[bytes], int]:
+    """Open a chat's stored file through its storage; blocking, so run in a thread."""
+    size = file.storage.size(file.name)
+    return file.storage.open(file.name, "rb"), size
+
+
+async def _fetch_from_telegram(chat: Chat, name: str) -> tuple[IO[bytes], int]:
+    """Download the chat's file, and keep a copy in storage when TELEGRAM_FILE_CACHE is on.
+
+    The response is served from the download itself, which lives as long as it reads.
+    """
     if not bot_endpoint().token:
         raise FileFetchError("Telegram is not configured.", 503)
-    bot = runtime_bot()
-    if settings.TELEGRAM_FILE_CACHE:
-        relative = _cache_path(chat, name)
-        destination = Path(settings.MEDIA_ROOT) / relative
-        await telegram_file_download(bot, chat.telegram_file_id, destination)
-        await sync_to_async(chat_file_cache)(chat_id=chat.pk, relative_path=relative)
-        return await asyncio.to_thread(open, destination, "rb")
-    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as folder:
-        destination = Path(folder) / "file"
-        await telegram_file_download(bot, chat.telegram_file_id, destination)
-        # The response closes it; on POSIX the open file outlives the folder.
-        return open(destination, "rb")
+    # Closed by the response that serves it, or here when the download fails.
+    download = tempfile.SpooledTemporaryFile(max_size=DOWNLOAD_SPOOL_BYTES)  # noqa: SIM115
+    try:
+        await telegram_file_download(runtime_bot(), chat.telegram_file_id, download)
+        size = download.tell()
+        if settings.TELEGRAM_FILE_CACHE:
+            try:
+                await sync_to_async(chat_file_cache)(
+                    chat_id=chat.pk, file_name=name, content=File(download)
+                )
+            except Exception:  # storage or database down: the agent still gets the file
+                logger.exception("could not keep a copy of chat %s's file", chat.pk)
+        await asyncio.to_thread(download.seek, 0)
+    except BaseException:
+        download.close()
+        raise
+    return download, size
 
 
 @require_http_methods(["GET", "HEAD"])
 async def chat_file(request: HttpRequest, chat_id: str, name: str) -> HttpResponseBase:
     """A chat's file, for its assigned CS and admins; `name` is cosmetic, the chat decides.
 
-    Served from MEDIA_ROOT when we hold it (an agent's upload or a cached copy), else
+    Served from storage when we hold it (an agent's upload or a cached copy), else
     fetched from Telegram by the stored file id.
     """
     user = await request.auser()
@@ -253,15 +258,15 @@ async def chat_file(request: HttpRequest, chat_id: str, name: str) -> HttpRespon
     name = _file_name(chat)
     if chat.local_file:
         try:
-            handle = await asyncio.to_thread(open, chat.local_file.path, "rb")
+            handle, size = await asyncio.to_thread(_open_stored, chat.local_file)
         except FileNotFoundError:  # a lost cached copy can be fetched again
             logger.warning("stored file of chat %s is missing: %s", chat.pk, chat.local_file.name)
         else:
-            return _file_response(request, handle, chat, name)
+            return await asyncio.to_thread(_file_response, request, handle, size, chat, name)
     if not chat.telegram_file_id:
         return _text(404, NO_FILE)
     try:
-        handle = await _fetch_from_telegram(chat, name)
+        handle, size = await _fetch_from_telegram(chat, name)
     except FileFetchError as error:
         return _text(error.status, error.message)
-    return _file_response(request, handle, chat, name)
+    return await asyncio.to_thread(_file_response, request, handle, size, chat, name)

@@ -1,32 +1,56 @@
-"""Chats' files: their protected address, and the copy the web app keeps under MEDIA_ROOT."""
+"""Chats' files: their protected address, and the copy the web app keeps in its storage.
+
+Every byte goes through Django's storage API (`Chat.local_file`'s storage, which is
+STORAGES["default"]), never a local path: object storage is a settings change.
+"""
 
 import contextlib
-import os
+import posixpath
 from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import quote
 
+from django.core.exceptions import SuspiciousFileOperation
+from django.core.files import File
 from django.core.files.storage import Storage
-from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import get_valid_filename
 
 from conversations.models import Chat
 
-# Where copies of clients' Telegram files are kept (MEDIA_ROOT-relative), one folder per
-# chat. Agents' uploads live under chats/<year>/<month>/ instead: they may be the only copy.
+# Where copies of clients' Telegram files are kept (storage names), one folder per chat.
+# Agents' uploads live under chats/<year>/<month>/ instead: they may be the only copy.
 FILE_CACHE_DIR = "chats/cache/"
 PRUNE_BATCH = 500
 
 
-@transaction.atomic
-def chat_file_cache(*, chat_id: str, relative_path: str) -> None:
-    """Point the chat at its cached copy (a MEDIA_ROOT-relative path) if it has no file yet.
+def chat_file_storage() -> Storage:
+    """The storage holding agents' uploads and cached client files (STORAGES["default"])."""
+    return Chat._meta.get_field("local_file").storage
 
-    One conditional UPDATE: an agent's upload, or a copy recorded by a concurrent
-    request, is never replaced.
+
+def chat_file_cache(*, chat_id: str, file_name: str, content: File) -> None:
+    """Keep a copy of a client's Telegram file, so the next view needs no download.
+
+    Saved first, then the chat pointed at it by one conditional UPDATE, so an agent's
+    upload or a copy a concurrent request recorded is never replaced (ours is deleted
+    then). A chat still naming a lost copy takes the new one saved under that name.
     """
-    Chat.objects.filter(pk=chat_id, local_file="").update(local_file=relative_path)
+    storage = chat_file_storage()
+    max_length = Chat._meta.get_field("local_file").max_length
+    saved = storage.save(_cache_name(chat_id, file_name), content, max_length=max_length)
+    if not Chat.objects.filter(pk=chat_id, local_file__in=("", saved)).update(local_file=saved):
+        storage.delete(saved)
+
+
+def _cache_name(chat_id: str, file_name: str) -> str:
+    """One fixed place per chat, so a copy lost and fetched again returns where it was."""
+    try:
+        safe = get_valid_filename(file_name)[-100:]
+    except SuspiciousFileOperation:
+        safe = "file"
+    return f"{FILE_CACHE_DIR}{chat_id}/{safe}"
 
 
 @dataclass(frozen=True)
@@ -55,7 +79,7 @@ def chat_file_cache_prune(*, older_than: timedelta, dry_run: bool = False) -> Pr
         .exclude(telegram_file_id="")
         .order_by("pk")
     )
-    storage = Chat._meta.get_field("local_file").storage
+    storage = chat_file_storage()
     files = freed = 0
     last = ""
     # Keyset batches: rows change under a plain iterator (SQLite shares no isolation).
@@ -79,9 +103,15 @@ def chat_file_cache_prune(*, older_than: timedelta, dry_run: bool = False) -> Pr
 
 
 def _remove_empty_folder(storage: Storage, name: str) -> None:
-    """Drop the chat's cache folder once empty (a fetch recreates it when needed)."""
-    with contextlib.suppress(OSError, NotImplementedError):  # not empty, or not local
-        os.rmdir(os.path.dirname(storage.path(name)))
+    """Drop the chat's cache folder once empty (a fetch recreates it when needed).
+
+    FileSystemStorage deletes an empty folder; object storages have none to delete.
+    """
+    folder = posixpath.dirname(name)
+    with contextlib.suppress(OSError):  # gone already, or refilled meanwhile
+        folders, files = storage.listdir(folder)
+        if not folders and not files:
+            storage.delete(folder)
 
 
 def chat_file_url(*, chat_id: str, file_name: str) -> str:

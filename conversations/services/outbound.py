@@ -50,7 +50,7 @@ class Delivery:
     telegram_chat_id: int
     message_type: str
     text: str
-    file_path: str  # absolute path of the stored file, "" when there is none
+    stored_file: str  # its name in the chats' file storage (no local path), "" when none
     file_name: str
     content_type: str
     parts_sent: int
@@ -251,7 +251,7 @@ def deliveries_claim(*, limit: int, lease: timedelta = timedelta(seconds=60)) ->
             telegram_chat_id=int(chat.session.client.telegram_id),
             message_type=chat.message_type,
             text=chat.message,
-            file_path=chat.local_file.path if chat.local_file else "",
+            stored_file=chat.local_file.name if chat.local_file else "",
             file_name=unquote(chat.file_url.rsplit("/", 1)[-1]) if chat.file_url else "",
             content_type=(mimetypes.guess_type(chat.local_file.name)[0] or "")
             if chat.local_file
