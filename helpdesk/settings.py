@@ -258,7 +258,15 @@ _collected = Path(STATIC_ROOT)
 WHITENOISE_USE_FINDERS = DEBUG or not (_collected.is_dir() and any(_collected.iterdir()))
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Chats' files (agents' uploads, cached client files) are only ever reached through
+    # this storage, so object storage is a settings change: e.g. django-storages'
+    # "storages.backends.s3.S3Storage" with OPTIONS {"bucket_name": ...}.
+    "default": {
+        "BACKEND": env.str(
+            "FILE_STORAGE_BACKEND", default="django.core.files.storage.FileSystemStorage"
+        ),
+        "OPTIONS": env.json("FILE_STORAGE_OPTIONS", default={}),
+    },
     # No manifest: pages render before (and without) collectstatic.
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
@@ -317,7 +325,7 @@ TELEGRAM_CHAT_SEND_INTERVAL = env.float("TELEGRAM_CHAT_SEND_INTERVAL", default=1
 TELEGRAM_BOT_TOKEN = env.str("TELEGRAM_BOT_TOKEN", default="")
 TELEGRAM_API_BASE = env.str("TELEGRAM_API_BASE", default="https://api.telegram.org")
 TELEGRAM_WEBHOOK_SECRET = env.str("TELEGRAM_WEBHOOK_SECRET", default="")
-# Keep clients' files fetched from Telegram under MEDIA_ROOT, so each is downloaded once.
+# Keep clients' files fetched from Telegram in the file storage, so each is downloaded once.
 TELEGRAM_FILE_CACHE = env.bool("TELEGRAM_FILE_CACHE", default=True)
 # JSON file overriding what the bot says to clients; see telegram_gateway/texts.py.
 TELEGRAM_TEXTS_FILE = env.str("TELEGRAM_TEXTS_FILE", default="")
