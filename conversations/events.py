@@ -40,6 +40,9 @@ FRAME_TYPE = "console.events"
 # A normal (not group) channel: consoles send agents' typing to it, and one delivery
 # worker receives each request and shows Telegram's "typing…" to the client.
 CHAT_ACTIONS_CHANNEL = "telegram.chat_actions"
+# Every delivery worker's channel: told when a reply or notice becomes due, so a worker
+# in another process sends it at once instead of at its next look.
+DELIVERIES_GROUP = "telegram.deliveries"
 
 
 def agent_group(agent_id: str) -> str:
@@ -171,6 +174,17 @@ def channel_layer_prepare() -> None:
     """Build the channel layer at start: built lazily, the first push after commit
     imports channels-redis and redis-py (about 100 ms) while the next updates wait."""
     get_channel_layer()
+
+
+def deliveries_due_announce() -> None:
+    """Wake the delivery workers of every process (after commit): a reply is due."""
+    layer = get_channel_layer()
+    if layer is None or isinstance(layer, InMemoryChannelLayer):
+        return  # one process: the delivery_due signal already woke its worker
+    try:
+        async_to_sync(layer.group_send)(DELIVERIES_GROUP, {"type": "deliveries.due"})
+    except Exception as error:  # Redis down: the workers' next look finds the reply
+        logger.warning("cannot wake the delivery workers (%r)", error)
 
 
 @contextmanager

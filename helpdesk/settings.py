@@ -315,8 +315,12 @@ CONSOLE_PRESENCE_GRACE = env.float("CONSOLE_PRESENCE_GRACE", default=60)
 
 # Replies Telegram keeps failing (5xx, timeouts) are given up after this many seconds.
 DELIVERY_GIVE_UP_AFTER = env.int("DELIVERY_GIVE_UP_AFTER", default=24 * 3600)
-# Seconds between the delivery worker's looks for due replies from other processes.
+# Seconds between the delivery worker's looks for due replies: the safety net, since a
+# reply stored in another process wakes the workers through the channel layer at once.
 DELIVERY_POLL_INTERVAL = env.float("DELIVERY_POLL_INTERVAL", default=0.5)
+# Seconds a delivery worker's claim on a reply lasts unless renewed (it renews every
+# quarter): a worker that dies leaves its replies to the others after at most this long.
+DELIVERY_LEASE = env.float("DELIVERY_LEASE", default=6)
 # Sends per second for the whole bot (Telegram allows about 30), and seconds between
 # two sends to one chat (Telegram allows about 1 per second).
 TELEGRAM_SEND_RATE = env.float("TELEGRAM_SEND_RATE", default=28)
@@ -325,6 +329,9 @@ TELEGRAM_CHAT_SEND_INTERVAL = env.float("TELEGRAM_CHAT_SEND_INTERVAL", default=1
 TELEGRAM_BOT_TOKEN = env.str("TELEGRAM_BOT_TOKEN", default="")
 TELEGRAM_API_BASE = env.str("TELEGRAM_API_BASE", default="https://api.telegram.org")
 TELEGRAM_WEBHOOK_SECRET = env.str("TELEGRAM_WEBHOOK_SECRET", default="")
+# The public HTTPS address of /telegram/webhook/: `setwebhook` and the transport panel's
+# button register it (either can be given another).
+TELEGRAM_WEBHOOK_URL = env.str("TELEGRAM_WEBHOOK_URL", default="")
 # Keep clients' files fetched from Telegram in the file storage, so each is downloaded once.
 TELEGRAM_FILE_CACHE = env.bool("TELEGRAM_FILE_CACHE", default=True)
 # JSON file overriding what the bot says to clients; see telegram_gateway/texts.py.

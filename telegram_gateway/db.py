@@ -26,6 +26,9 @@ logger = logging.getLogger(__name__)
 # Errors worth retrying the whole update for: the database went away, a lock wait
 # timed out or a deadlock victim was chosen. Anything else is a bug or bad input.
 TRANSIENT_DATABASE_ERRORS = (OperationalError, InterfaceError)
+# Retries through a database outage wait at most this many seconds each, so updates
+# and replies move again within about as long of the database coming back.
+DATABASE_RETRY_CAP = 2.0
 
 
 def _run(func: Callable[..., T], kwargs: dict, held: events.Changes) -> T:

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from helpdesk.logs import log_context
 from helpdesk.metrics import telegram_updates_received
 from telegram_gateway.bot import ALLOWED_UPDATES
-from telegram_gateway.db import TRANSIENT_DATABASE_ERRORS
+from telegram_gateway.db import DATABASE_RETRY_CAP, TRANSIENT_DATABASE_ERRORS
 from telegram_gateway.metrics import polling_answered
 from telegram_gateway.transport import RetryableBotAPIError, classify_polling_answer
 
@@ -166,7 +166,7 @@ class UpdatePoller:
         except ValidationError as error:
             logger.error("malformed update %s skipped: %s", raw.get("update_id"), error)
             return
-        backoff = Backoff()
+        backoff = Backoff(cap=DATABASE_RETRY_CAP)
         while True:
             try:
                 await self.dispatcher.feed_update(self.bot, update)

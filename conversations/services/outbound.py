@@ -3,8 +3,9 @@ delivered by the worker.
 
 The chat row is the outbox. A worker claims due rows (SKIP LOCKED, so several
 workers never take the same one), sends them to Telegram in order per session,
-and records the outcome here. A claim is a lease: a worker that dies mid-send
-leaves SENDING rows whose `next_attempt_at` passes, and they are claimed again.
+and records the outcome here. A claim is a lease, renewed by its worker while the
+worker lives: one that dies mid-send leaves SENDING rows whose `next_attempt_at`
+passes within a lease, and they are claimed again.
 """
 
 import mimetypes
@@ -59,6 +60,8 @@ class Delivery:
     reply_to_message_id: int | None = None
     # Inline buttons, (label, callback data), one row: an idle warning's, a survey's.
     buttons: tuple[tuple[str, str], ...] = ()
+    # Claimed from a worker whose lease lapsed: it may yet record that it sent the chat.
+    taken_over: bool = False
 
 
 def _message_type_for(content_type: str) -> str:
@@ -101,7 +104,11 @@ def unreachable_reason() -> str:
 
 
 def _notify_due() -> None:
-    transaction.on_commit(lambda: delivery_due.send(sender=Chat))
+    def announce() -> None:
+        delivery_due.send(sender=Chat)
+        events.deliveries_due_announce()
+
+    transaction.on_commit(announce)
 
 
 # What a quote shows of a stored message without words (as the bot stores clients').
@@ -207,10 +214,11 @@ def chat_retry_delivery(*, chat: Chat) -> Chat:
     return chat
 
 
-def deliveries_claim(*, limit: int, lease: timedelta = timedelta(seconds=60)) -> list[Delivery]:
+def deliveries_claim(*, limit: int, lease: float | None = None) -> list[Delivery]:
     """Claim up to `limit` due replies and notices, at most the oldest undelivered one
-    per session."""
+    per session, for `lease` seconds (DELIVERY_LEASE by default)."""
     now = timezone.now()
+    lease_ends = now + timedelta(seconds=settings.DELIVERY_LEASE if lease is None else lease)
     undelivered = Chat.objects.filter(
         sender_type=Chat.SenderType.CS, delivery_status__in=[Status.PENDING, Status.SENDING]
     )
@@ -241,7 +249,7 @@ def deliveries_claim(*, limit: int, lease: timedelta = timedelta(seconds=60)) ->
         )
         Chat.objects.filter(id__in=[c.id for c in claimed]).update(
             delivery_status=Status.SENDING,
-            next_attempt_at=now + lease,
+            next_attempt_at=lease_ends,
             delivery_attempts=F("delivery_attempts") + 1,
         )
     return [
@@ -260,9 +268,36 @@ def deliveries_claim(*, limit: int, lease: timedelta = timedelta(seconds=60)) ->
             attempts=chat.delivery_attempts + 1,
             reply_to_message_id=chat.reply_to_message_id,
             buttons=_buttons(chat),
+            taken_over=chat.delivery_status == Status.SENDING,
         )
         for chat in claimed
     ]
+
+
+def delivery_claims_renew(*, claims: dict[str, int], lease: float) -> list[str]:
+    """Extend the claims a living worker still holds; returns the chats it holds.
+
+    `claims`: chat id → the attempt number the worker claimed it as. Every claim
+    counts an attempt, so a claim another worker took over after this one lapsed
+    carries a later number and is neither renewed nor reported as held.
+    """
+    if not claims:
+        return []
+    held = Q()
+    for chat_id, attempt in claims.items():
+        held |= Q(pk=chat_id, delivery_attempts=attempt)
+    held &= Q(delivery_status=Status.SENDING)
+    lease_ends = timezone.now() + timedelta(seconds=lease)
+    Chat.objects.filter(held).update(next_attempt_at=lease_ends)
+    return list(Chat.objects.filter(held, next_attempt_at=lease_ends).values_list("pk", flat=True))
+
+
+def delivery_claim_holds(*, chat_id: str, attempt: int) -> bool:
+    """Whether the claim counted as `attempt` still stands: nobody recorded an outcome
+    (a worker whose lease lapsed in a database outage may have) nor claimed it since."""
+    return Chat.objects.filter(
+        pk=chat_id, delivery_status=Status.SENDING, delivery_attempts=attempt
+    ).exists()
 
 
 def _buttons(chat: Chat) -> tuple[tuple[str, str], ...]:

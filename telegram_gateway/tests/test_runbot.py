@@ -30,9 +30,11 @@ def runbot(
     token: str,
     database_url: str = "sqlite:////nonexistent/x.db",
     command: str = "runbot",
+    environment: dict[str, str] | None = None,
 ):
     environment = {
         **os.environ,
+        **(environment or {}),
         "ENV_FILE": "/dev/null",
         "SECRET_KEY": "test",
         "DATABASE_URL": database_url,
