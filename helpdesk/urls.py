@@ -25,6 +25,7 @@ urlpatterns = [
     # Django's LogoutView accepts POST only, so a CSRF token guards it.
     path("logout/", auth_views.LogoutView.as_view(next_page="login"), name="logout"),
     path("account/language/", language_set, name="language"),
+    path("console/transport/", include("telegram_gateway.panel_urls")),
     path("console/", include("conversations.urls")),
     path("admin/", admin.site.urls),
     path("api/", include("helpdesk.api_urls")),

@@ -5,6 +5,7 @@ Files: the app's own `/files/<chat id>/<name>` address, so no page needs the bot
 """
 
 import asyncio
+import contextlib
 import json
 import logging
 import mimetypes
@@ -41,6 +42,7 @@ from telegram_gateway.bot import bot_endpoint, build_bot, build_dispatcher
 from telegram_gateway.db import TRANSIENT_DATABASE_ERRORS
 from telegram_gateway.files import FileFetchError, telegram_file_download
 from telegram_gateway.loops import PerEventLoop
+from telegram_gateway.watch import transport_seen_write
 
 logger = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 (a header name)
@@ -87,6 +89,8 @@ async def telegram_webhook(request: HttpRequest) -> JsonResponse:
         except Exception:
             # Redelivering would fail the same way and hold up every later update.
             logger.exception("update %s failed and was skipped", update.update_id)
+    with contextlib.suppress(*TRANSIENT_DATABASE_ERRORS):
+        await transport_seen_write()  # for the transport panel, a few times a minute
     return JsonResponse({"ok": True})
 
 

@@ -1,17 +1,17 @@
 import asyncio
 
 from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from telegram_gateway.bot import ALLOWED_UPDATES
 from telegram_gateway.management.bot_process import bot_from_settings
+from telegram_gateway.watch import WebhookRegisterError, webhook_register
 
 
 class Command(BaseCommand):
     help = (
-        "Register the webhook: Telegram will POST updates to URL (ending in /telegram/webhook/) "
-        "with TELEGRAM_WEBHOOK_SECRET. --delete goes back to polling (runbot)."
+        "Register the webhook: Telegram will POST updates to URL (ending in /telegram/webhook/, "
+        "default TELEGRAM_WEBHOOK_URL) with TELEGRAM_WEBHOOK_SECRET. --delete goes back to "
+        "polling (runbot)."
     )
 
     def add_arguments(self, parser):
@@ -22,35 +22,28 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, url, delete, drop_pending_updates, **options):
-        if not delete and not url:
-            raise CommandError("Give the webhook URL, or --delete.")
-        if not delete and not settings.TELEGRAM_WEBHOOK_SECRET:
-            raise CommandError(
-                "TELEGRAM_WEBHOOK_SECRET is not set: the endpoint refuses updates without it."
-            )
-        bot = bot_from_settings()
+        if delete:
+            self._delete(drop_pending_updates)
+            self.stdout.write("Webhook removed; run `manage.py runbot` to poll.")
+            return
         try:
-            info = asyncio.run(self._apply(bot, url, delete, drop_pending_updates))
+            url = asyncio.run(
+                webhook_register(url or "", drop_pending_updates=drop_pending_updates)
+            )
+        except WebhookRegisterError as error:
+            raise CommandError(str(error)) from None
+        self.stdout.write(f"Webhook set to {url}.")
+
+    def _delete(self, drop_pending_updates: bool) -> None:
+        bot = bot_from_settings()
+
+        async def delete() -> None:
+            try:
+                await bot.delete_webhook(drop_pending_updates=drop_pending_updates)
+            finally:
+                await bot.session.close()
+
+        try:
+            asyncio.run(delete())
         except (TelegramAPIError, TelegramNetworkError) as error:
             raise CommandError(f"Telegram refused: {error}") from None
-        if delete:
-            self.stdout.write("Webhook removed; run `manage.py runbot` to poll.")
-        else:
-            self.stdout.write(
-                f"Webhook set to {info.url} ({info.pending_update_count} update(s) pending)."
-            )
-
-    async def _apply(self, bot, url, delete, drop_pending_updates):
-        try:
-            if delete:
-                await bot.delete_webhook(drop_pending_updates=drop_pending_updates)
-            else:
-                await bot.set_webhook(
-                    url,
-                    secret_token=settings.TELEGRAM_WEBHOOK_SECRET,
-                    allowed_updates=ALLOWED_UPDATES,
-                    drop_pending_updates=drop_pending_updates,
-                )
-            return await bot.get_webhook_info()
-        finally:
-            await bot.session.close()
