@@ -340,3 +340,29 @@ def test_load_at_a_glance_follows_sessions_and_presence_live(agent, new_context,
     cs2.get_by_role("button", name="Go online").click()
     expect(cs2_row).to_contain_text("Online")
     assert not_reloaded(admin)
+
+
+def test_an_admin_watches_the_transport_from_the_top_bar_and_its_panel(agent, new_context):
+    """Issue 16: the top bar says whether Telegram traffic flows, refreshed every 30 s,
+    and leads to the transport panel; a CS's top bar has none of it."""
+    context = new_context(viewport={"width": 1280, "height": 800})
+    page = log_in(context, "admin@helpdesk.com", password=ADMIN_PASSWORD)
+    state = page.locator("#transport-alerts")
+    expect(state).to_have_text("Telegram: flowing")
+    with page.expect_request(re.compile(r"/console/transport/alerts/$"), timeout=40_000):
+        pass  # the next refresh, without a reload
+
+    state.get_by_role("link").click()
+    expect(page).to_have_url(re.compile(r"/console/transport/$"))
+    expect(page.locator("#transport-mode")).to_have_text("Long polling (runbot)")
+    expect(page.get_by_text("Updates and replies are flowing.")).to_be_visible()
+    # Polling, with no webhook address configured: registering one would stop runbot.
+    expect(page.get_by_role("button", name="Register the webhook again")).to_have_count(0)
+
+    results = Axe().run(page)
+    serious = [
+        v["id"] for v in results.response["violations"] if v["impact"] in ("serious", "critical")
+    ]
+    assert serious == [], results.generate_report()
+
+    assert workspace(agent).locator("#transport-alerts").count() == 0

@@ -246,3 +246,26 @@ class TestAgainstTelegram:
         assert "registered again" in response.content.decode()
         wait_until(lambda: Chat.objects.filter(message="refused at the door").exists(), 30)
         wait_until(lambda: emulator.webhook_info()["pending_update_count"] == 0)
+
+
+@pytest.mark.django_db
+class TestTheButton:
+    def test_it_is_offered_in_webhook_mode_only(self, client, people, bot_configured, settings):
+        signed_in(client, people, "admin")
+        button = "Register the webhook again"
+        assert button not in client.get(PANEL).content.decode()  # polling: it would stop runbot
+        webhook_info_record(
+            url="https://desk.example.com" + URL,
+            pending_update_count=0,
+            last_error_at=None,
+            last_error_message="",
+        )
+        assert button in client.get(PANEL).content.decode()
+        TransportStatus.objects.update(webhook_url="")
+        settings.TELEGRAM_WEBHOOK_URL = "https://desk.example.com" + URL
+        assert button in client.get(PANEL).content.decode()
+
+    def test_without_an_address_it_says_what_to_set(self, client, people, settings):
+        settings.TELEGRAM_BOT_TOKEN, settings.TELEGRAM_WEBHOOK_SECRET = "123:abc", SECRET
+        response = signed_in(client, people, "admin").post(WEBHOOK, follow=True)
+        assert "No webhook address is known: set TELEGRAM_WEBHOOK_URL." in response.content.decode()
