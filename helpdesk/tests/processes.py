@@ -27,27 +27,23 @@ def manage(*args: str, env: dict) -> subprocess.CompletedProcess:
 
 
 @contextmanager
-def serve_running(env: dict, log_path: Path, ready: Callable[[str], bool]) -> Iterator[str]:
-    """Run `manage.py serve` on a free port until the block ends; yield its base URL.
+def command_running(
+    *args: str, env: dict, log_path: Path, stderr_only: bool = False
+) -> Iterator[subprocess.Popen]:
+    """Run `manage.py <args>` until the block ends: SIGTERM, then SIGKILL after 30 s.
 
-    Its output goes to `log_path` (a file, not a pipe: a full pipe would block serve),
-    shown when `ready(base)` never holds within a minute.
+    Its output goes to `log_path` (a file, not a pipe: a full pipe would block it);
+    `stderr_only`: standard error alone, where the logs go.
     """
-    from telegram_gateway.tests.conftest import wait_until
-
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
     with log_path.open("w") as log:
         process = subprocess.Popen(
-            [sys.executable, "manage.py", "serve", f"127.0.0.1:{port}"],
-            cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
+            [sys.executable, "manage.py", *args],
+            cwd=BASE_DIR, env=env,
+            stdout=subprocess.DEVNULL if stderr_only else log,
+            stderr=log if stderr_only else subprocess.STDOUT,
         )  # fmt: skip
     try:
-        try:
-            wait_until(lambda: ready(base), timeout=60)
-        except AssertionError:
-            pytest.fail(f"serve did not start:\n{log_path.read_text()}")
-        yield base
+        yield process
     finally:
         process.send_signal(signal.SIGTERM)
         try:
@@ -55,6 +51,26 @@ def serve_running(env: dict, log_path: Path, ready: Callable[[str], bool]) -> It
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@contextmanager
+def serve_running(
+    env: dict, log_path: Path, ready: Callable[[str], bool], *, stderr_only: bool = False
+) -> Iterator[str]:
+    """Run `manage.py serve` on a free port until the block ends; yield its base URL,
+    failing with its log when `ready(base)` never holds within a minute."""
+    from telegram_gateway.tests.conftest import wait_until
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with command_running(
+        "serve", f"127.0.0.1:{port}", env=env, log_path=log_path, stderr_only=stderr_only
+    ):
+        try:
+            wait_until(lambda: ready(base), timeout=60)
+        except AssertionError:
+            pytest.fail(f"serve did not start:\n{log_path.read_text()}")
+        yield base
 
 
 @contextmanager

@@ -4,21 +4,14 @@ import io
 import json
 import logging
 import os
-import signal
-import subprocess
-import sys
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 
 from helpdesk.logs import logging_config, redact
-from helpdesk.tests.processes import BASE_DIR, free_port
+from helpdesk.tests.processes import serve_running
 from telegram_emulator.pytest_fixtures import BOT_TOKEN, bot_token, emulator  # noqa: F401
-from telegram_gateway.tests.conftest import wait_until
 
 SECRET = "s3cret_webhook-token"
 ANN = 8001
@@ -95,31 +88,6 @@ def _up(base: str) -> bool:
         return False
 
 
-@contextmanager
-def serving(env: dict, stderr_path: Path) -> Iterator[str]:
-    """`manage.py serve` on a free port; its standard error alone goes to `stderr_path`."""
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    with stderr_path.open("w") as stderr:
-        process = subprocess.Popen(
-            [sys.executable, "manage.py", "serve", f"127.0.0.1:{port}"],
-            cwd=BASE_DIR, env=env, stdout=subprocess.DEVNULL, stderr=stderr,
-        )  # fmt: skip
-    try:
-        try:
-            wait_until(lambda: _up(base), timeout=60)
-        except AssertionError:
-            pytest.fail(f"serve did not start:\n{stderr_path.read_text()}")
-        yield base
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 def webhook_update(update_id: int, text: str) -> bytes:
     person = {"id": ANN, "is_bot": False, "first_name": "Ann"}
     message = {
@@ -182,7 +150,7 @@ class TestTheWebProcess:
     ):
         # DEBUG: every library's lines too, and aiogram's per-update ones.
         env = {**web_env, "LOG_FORMAT": "json", "LOG_LEVEL": "DEBUG"}
-        with serving(env, tmp_path / "stderr.log") as base:
+        with serve_running(env, tmp_path / "stderr.log", _up, stderr_only=True) as base:
             answers = self._exercise(base)
         stderr = (tmp_path / "stderr.log").read_text()
         records = json_lines(stderr)
@@ -205,7 +173,7 @@ class TestTheWebProcess:
         assert BOT_TOKEN not in stderr
 
     def test_plain_lines_never_show_the_token_either(self, web_env, tmp_path):
-        with serving(web_env, tmp_path / "stderr.log") as base:
+        with serve_running(web_env, tmp_path / "stderr.log", _up, stderr_only=True) as base:
             self._exercise(base)
         stderr = (tmp_path / "stderr.log").read_text()
 

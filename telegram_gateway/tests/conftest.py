@@ -76,6 +76,21 @@ def start_worker(emulator, bot_token, transactional_db):  # noqa: F811
             worker.stop()
 
 
+@pytest.fixture
+def agent(make_user):
+    """The CS the tests' sessions belong to."""
+    return make_user("cs1@helpdesk.com", name="CS One")
+
+
+@pytest.fixture
+def online_agent(agent):
+    """The CS, on duty: new clients' sessions go to it."""
+    from accounts.models import User
+
+    User.objects.filter(pk=agent.pk).update(status_online=True)
+    return agent
+
+
 @pytest.fixture(autouse=True)
 def media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"

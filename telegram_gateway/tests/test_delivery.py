@@ -22,11 +22,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 Status = Chat.DeliveryStatus
 
 
-@pytest.fixture
-def agent(make_user):
-    return make_user("cs1@helpdesk.com", name="CS One")
-
-
 def open_session(emulator, agent, user_id: int) -> Session:
     emulator.add_user(user_id, f"Client {user_id}")
     client = Client.objects.create(telegram_id=str(user_id), name=f"Client {user_id}")

@@ -6,9 +6,6 @@ update), JSON lines tagged with the update or reply they are about, no bot token
 
 import os
 import re
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,7 +13,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from helpdesk.tests.processes import BASE_DIR, manage
+from helpdesk.tests.processes import command_running, manage
 from helpdesk.tests.test_logs import json_lines
 from telegram_gateway.tests.conftest import wait_until
 
@@ -41,21 +38,9 @@ def bot_env(api_base: str, token: str, database_url: str, **settings: str) -> di
 
 @contextmanager
 def running(command: str, env: dict, stderr_path: Path) -> Iterator[Path]:
-    """Run `manage.py <command>` until the block ends (SIGTERM); its stderr alone in a file."""
-    with stderr_path.open("w") as stderr:
-        process = subprocess.Popen(
-            [sys.executable, "manage.py", command],
-            cwd=BASE_DIR, env=env, stdout=subprocess.DEVNULL, stderr=stderr,
-        )  # fmt: skip
-    try:
+    """Run `manage.py <command>` until the block ends; its stderr alone in a file."""
+    with command_running(command, env=env, log_path=stderr_path, stderr_only=True) as process:
         yield stderr_path
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
     assert process.returncode == 0, stderr_path.read_text()
 
 

@@ -31,11 +31,6 @@ def metrics_setup(settings):
     settings.METRICS_TOKEN = TOKEN
 
 
-@pytest.fixture
-def agent(make_user):
-    return make_user("cs1@helpdesk.com", name="CS One")
-
-
 def increase(before: Samples, after: Samples, name: str, **labels: str) -> float:
     return value(after, name, **labels) - value(before, name, **labels)
 

@@ -42,11 +42,6 @@ class RecordingProxy(CuttableProxy):
 
 
 @pytest.fixture
-def agent(make_user):
-    return make_user("cs1@helpdesk.com", name="CS One")
-
-
-@pytest.fixture
 def colleague(make_user):
     return make_user("cs2@helpdesk.com", name="CS Two")
 

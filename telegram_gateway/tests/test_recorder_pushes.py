@@ -23,10 +23,8 @@ def fresh_layer(settings):
 
 
 @pytest.fixture
-def agent(make_user):
-    agent = make_user("cs1@helpdesk.com", name="CS One")
-    User.objects.filter(pk=agent.pk).update(status_online=True)
-    return agent
+def agent(online_agent):
+    return online_agent
 
 
 async def frame(layer, channel: str) -> list[dict]:

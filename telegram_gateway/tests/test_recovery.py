@@ -19,20 +19,10 @@ from conversations.services import chat_send, deliveries_claim, delivery_claims_
 from conversations.tests.test_console_redis import REDIS_HOST, REDIS_PORT, redis_layer  # noqa: F401
 from telegram_gateway.tests.conftest import wait_until
 from telegram_gateway.tests.tcp_proxy import CuttableProxy
+from telegram_gateway.tests.test_delivery import open_session
 from telegram_gateway.tests.test_runbot import finish, mariadb_url, runbot, wait_for_output
 
 Status = Chat.DeliveryStatus
-
-
-@pytest.fixture
-def agent(make_user):
-    return make_user("cs1@helpdesk.com", name="CS One")
-
-
-def open_session(emulator, agent, user_id: int) -> Session:
-    emulator.add_user(user_id, f"Client {user_id}")
-    client = Client.objects.create(telegram_id=str(user_id), name=f"Client {user_id}")
-    return Session.objects.create(client=client, cs=agent)
 
 
 @pytest.mark.django_db

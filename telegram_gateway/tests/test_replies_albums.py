@@ -4,7 +4,6 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from accounts.models import User
 from conversations.models import Chat, Client, Session
 from conversations.selectors import chat_page_for_session
 from conversations.services import chat_send
@@ -25,10 +24,8 @@ def budi(emulator):
 
 
 @pytest.fixture
-def agent(make_user):
-    agent = make_user("cs1@helpdesk.com", name="CS One")
-    User.objects.filter(pk=agent.pk).update(status_online=True)
-    return agent
+def agent(online_agent):
+    return online_agent
 
 
 def client_chat(telegram_message_id: int) -> Chat:

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from accounts.models import User
 from conversations.models import Chat
 from telegram_gateway.tests.conftest import wait_until
 from telegram_gateway.tests.tcp_proxy import CuttableProxy
@@ -114,13 +113,6 @@ class TestStartAndStop:
 def mariadb_url(port: int) -> str:
     settings = connection.settings_dict
     return f"mysql://{settings['USER']}@127.0.0.1:{port}/{settings['NAME']}"
-
-
-@pytest.fixture
-def online_agent(make_user):
-    agent = make_user("cs1@helpdesk.com")
-    User.objects.filter(pk=agent.pk).update(status_online=True)
-    return agent
 
 
 @pytest.mark.mariadb

@@ -60,11 +60,6 @@ async def eventually(condition, timeout: float = 10.0):
     raise AssertionError(f"condition not met within {timeout}s")
 
 
-@pytest.fixture
-def agent(make_user):
-    return make_user("cs1@helpdesk.com", name="CS One")
-
-
 def open_session(emulator, agent: User, user_id: int) -> Session:
     emulator.add_user(user_id, f"Client {user_id}")
     client = Client.objects.create(telegram_id=str(user_id), name="Rina", username="rina")
