@@ -5,6 +5,7 @@ embedded parts: SQLite and the in-memory channel layer.
 """
 
 import ipaddress
+import warnings
 from datetime import timedelta
 from pathlib import Path
 
@@ -256,6 +257,9 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 # JS; once collected, it serves the collected (compressed) copies only.
 _collected = Path(STATIC_ROOT)
 WHITENOISE_USE_FINDERS = DEBUG or not (_collected.is_dir() and any(_collected.iterdir()))
+if not _collected.is_dir():
+    # WhiteNoise warns at every start that STATIC_ROOT is missing; the finders serve then.
+    warnings.filterwarnings("ignore", message="No directory at: ", category=UserWarning)
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 STORAGES = {
     # Chats' files (agents' uploads, cached client files) are only ever reached through
