@@ -22,6 +22,13 @@ from telegram_gateway.transport import FatalBotAPIError
 
 logger = logging.getLogger("telegram_gateway.serve")
 
+# What daphne's own --proxy-headers sets.
+PROXY_HEADERS = {
+    "proxy_forwarded_address_header": "X-Forwarded-For",
+    "proxy_forwarded_port_header": "X-Forwarded-Port",
+    "proxy_forwarded_proto_header": "X-Forwarded-Proto",
+}
+
 
 class Command(BaseCommand):
     help = (
@@ -31,8 +38,15 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("address", nargs="?", default="127.0.0.1:8000", help="host:port")
+        parser.add_argument(
+            "--proxy-headers",
+            action="store_true",
+            help="behind nginx: take the client's address and scheme from X-Forwarded-For "
+            "and X-Forwarded-Proto, as daphne --proxy-headers (only when the proxy alone "
+            "can reach this port)",
+        )
 
-    def handle(self, *args, address, **options):
+    def handle(self, *args, address, proxy_headers, **options):
         host, _, port = address.rpartition(":")
         if not port.isdigit():
             raise CommandError(f"Give the address as host:port, not {address!r}.")
@@ -48,6 +62,9 @@ class Command(BaseCommand):
             application,
             endpoints=[f"tcp:port={port}:interface={host or '127.0.0.1'}"],
             ready_callable=self._start_bot,
+            # Else every client has the proxy's address, and one client's failed logins
+            # lock everyone out (the login throttle counts per address).
+            **(PROXY_HEADERS if proxy_headers else {}),
         )
         self.stdout.write(f"Serving http://{host or '127.0.0.1'}:{port}/")
         server.run()
