@@ -115,7 +115,7 @@ class TestRecovery:
                     chat_send(session=session, agent=agent, text=f"during {n}")
                     for n, session in enumerate(sessions)
                 ]
-                time.sleep(12)  # long enough for a 30 s backoff cap to reach 8 s waits
+                time.sleep(20)  # a 30 s backoff cap would be mid-way through a 16 s wait
                 assert emulator.requests("sendMessage") == 1
                 proxy.restore()
                 restored_at = time.monotonic()

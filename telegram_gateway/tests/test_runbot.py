@@ -137,13 +137,16 @@ class TestNothingLostNothingDoubled:
                 proxy.cut()
                 for n in range(5):
                     emulator.inject_message(ANN, f"during {n}")
-                time.sleep(3)
+                time.sleep(20)  # a 30 s backoff cap would be mid-way through a 16 s wait
                 # Not stored, so not confirmed: Telegram still holds them.
                 assert client_chats().count() == 1
                 assert len(emulator.pending_updates()) == 5
                 proxy.restore()
+                restored_at = time.monotonic()
 
                 wait_until(lambda: client_chats().count() == 6, timeout=60)
+                resumed_after = time.monotonic() - restored_at
+                assert resumed_after < 5, f"resumed {resumed_after:.1f} s after the database"
                 emulator.inject_message(ANN, "after")
                 wait_until(lambda: client_chats().filter(message="after").exists())
             finally:
