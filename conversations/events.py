@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from asgiref.sync import async_to_sync
+from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import BaseChannelLayer, InMemoryChannelLayer, get_channel_layer
 from django.db import transaction
 from django.utils.dateparse import parse_datetime
@@ -65,6 +65,8 @@ class Changes:
     # Private notes written, and agents whose unread mentions changed (services/notes.py).
     note_ids: set[str] = field(default_factory=set)
     mention_agent_ids: set[str] = field(default_factory=set)
+    # A reply or notice became due: the delivery workers of every process are woken.
+    deliveries_due: bool = False
 
     def merge(self, other: "Changes") -> None:
         """Add `other`, noted later: one push then carries both."""
@@ -79,6 +81,7 @@ class Changes:
             self.signed_out[agent_id] |= sessions
         self.note_ids |= other.note_ids
         self.mention_agent_ids |= other.mention_agent_ids
+        self.deliveries_due = self.deliveries_due or other.deliveries_due
 
     def __bool__(self) -> bool:
         return bool(
@@ -89,6 +92,7 @@ class Changes:
             or self.signed_out
             or self.note_ids
             or self.mention_agent_ids
+            or self.deliveries_due
         )
 
 
@@ -140,6 +144,13 @@ def queue_changed() -> None:
     _flush_on_commit()
 
 
+def deliveries_due() -> None:
+    """Wake the delivery workers of every process after commit (their group; in this
+    process the delivery_due signal already did)."""
+    _pending().deliveries_due = True
+    _flush_on_commit()
+
+
 def presence_changed(agent_id: str, *, online: bool) -> None:
     _pending().presence[agent_id] = online
     _flush_on_commit()
@@ -174,17 +185,6 @@ def channel_layer_prepare() -> None:
     """Build the channel layer at start: built lazily, the first push after commit
     imports channels-redis and redis-py (about 100 ms) while the next updates wait."""
     get_channel_layer()
-
-
-def deliveries_due_announce() -> None:
-    """Wake the delivery workers of every process (after commit): a reply is due."""
-    layer = get_channel_layer()
-    if layer is None or isinstance(layer, InMemoryChannelLayer):
-        return  # one process: the delivery_due signal already woke its worker
-    try:
-        async_to_sync(layer.group_send)(DELIVERIES_GROUP, {"type": "deliveries.due"})
-    except Exception as error:  # Redis down: the workers' next look finds the reply
-        logger.warning("cannot wake the delivery workers (%r)", error)
 
 
 @contextmanager
@@ -222,13 +222,32 @@ def changes_push(changes: Changes, *, handed_over_at: float | None = None) -> No
     push's latency runs from then.
     """
     handed_over_at = handed_over_at or time.monotonic()
-    layer = get_channel_layer()
-    if layer is None or (isinstance(layer, InMemoryChannelLayer) and not layer.groups):
-        return  # no console in this process, and no other process can hear it: skip the reads
-    frames = _frames(changes)
+    layer = _layer_heard()
+    frames = _frames(changes) if layer else {}
     if frames:
         async_to_sync(_send)(layer, frames)
         console_push_seconds.observe(time.monotonic() - handed_over_at)
+
+
+async def changes_push_from_loop(changes: Changes, *, handed_over_at: float) -> None:
+    """`changes_push` for code on an event loop: the reads in a worker thread, the sends
+    on the loop itself. A thread never waits for the loop, which at daphne's shutdown had
+    stopped under it: the process then hung at exit joining that thread."""
+    layer = _layer_heard()
+    if layer is None:
+        return
+    frames = await sync_to_async(_frames, thread_sensitive=False)(changes)
+    if frames:
+        await _send(layer, frames)
+        console_push_seconds.observe(time.monotonic() - handed_over_at)
+
+
+def _layer_heard() -> BaseChannelLayer | None:
+    """The channel layer, unless no console can hear a push: skip the reads then."""
+    layer = get_channel_layer()
+    if layer is None or (isinstance(layer, InMemoryChannelLayer) and not layer.groups):
+        return None  # no console in this process, and no other process can hear it
+    return layer
 
 
 def _frames(changes: Changes) -> dict[str, list[dict]]:
@@ -275,6 +294,8 @@ def _frames(changes: Changes) -> dict[str, list[dict]]:
         for session in sessions:
             frames[agent_group(agent_id)].append({"kind": "signed_out", "session": session})
     _note_frames(changes, frames, send)
+    if changes.deliveries_due:
+        frames[DELIVERIES_GROUP].append({"kind": "deliveries_due"})
     return frames
 
 

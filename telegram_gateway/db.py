@@ -72,8 +72,7 @@ class ChangesPusher:
         while self._waiting is not None:
             changes, since, self._waiting = self._waiting, self._waiting_since, None
             try:
-                push = sync_to_async(events.changes_push, thread_sensitive=False)
-                await push(changes, handed_over_at=since)
+                await events.changes_push_from_loop(changes, handed_over_at=since)
             except Exception:  # a push is a hint: the consoles catch up on their next one
                 logger.exception("console push failed")
 

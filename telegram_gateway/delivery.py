@@ -91,7 +91,7 @@ class DeliveryWorker:
             await self._shut_down()
 
     async def _hear_due_replies(self, wake: asyncio.Event) -> None:
-        """Wake up when another process stores a reply (services.deliveries_due_announce).
+        """Wake up when another process stores a reply (events.deliveries_due).
 
         Polling every DELIVERY_POLL_INTERVAL stays the safety net, for an announcement
         lost with Redis. Nothing to hear without a channel layer shared by processes.
