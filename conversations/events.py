@@ -223,7 +223,11 @@ def changes_push(changes: Changes, *, handed_over_at: float | None = None) -> No
     """
     handed_over_at = handed_over_at or time.monotonic()
     layer = _layer_heard()
-    frames = _frames(changes) if layer else {}
+    if layer is None:
+        return
+    if changes.deliveries_due:
+        async_to_sync(_send)(layer, _WAKE)
+    frames = _frames(changes)
     if frames:
         async_to_sync(_send)(layer, frames)
         console_push_seconds.observe(time.monotonic() - handed_over_at)
@@ -236,6 +240,8 @@ async def changes_push_from_loop(changes: Changes, *, handed_over_at: float) -> 
     layer = _layer_heard()
     if layer is None:
         return
+    if changes.deliveries_due:
+        await _send(layer, _WAKE)
     frames = await sync_to_async(_frames, thread_sensitive=False)(changes)
     if frames:
         await _send(layer, frames)
@@ -294,9 +300,12 @@ def _frames(changes: Changes) -> dict[str, list[dict]]:
         for session in sessions:
             frames[agent_group(agent_id)].append({"kind": "signed_out", "session": session})
     _note_frames(changes, frames, send)
-    if changes.deliveries_due:
-        frames[DELIVERIES_GROUP].append({"kind": "deliveries_due"})
     return frames
+
+
+# What wakes the delivery workers; sent before the consoles' frames are read, so the
+# reply leaves while they are.
+_WAKE = {DELIVERIES_GROUP: [{"kind": "deliveries_due"}]}
 
 
 def _note_frames(changes: Changes, frames: dict[str, list[dict]], send) -> None:
