@@ -31,8 +31,6 @@ fragments_prepare()
 channel_layer_prepare()
 
 
-
-
 class _WithoutMiddleware(ASGIHandler):
     """Django's handler with no middleware, for Telegram's webhook.
 
