@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from types import MappingProxyType
 
+from django.conf import settings  # lazy: read when a line is written, not on import
 from pythonjsonlogger.json import JsonFormatter
 
 LOG_FORMATS = ("plain", "json")
@@ -75,8 +76,6 @@ _TOKEN_PATTERNS = re.compile(r"(?<=bot)\d+(?::|%3[Aa])[\w-]+|\b\d{6,}(?::|%3[Aa]
 
 def redact(text: str) -> str:
     """Remove the configured bot token and anything token-shaped from `text`."""
-    from django.conf import settings
-
     token = getattr(settings, "TELEGRAM_BOT_TOKEN", "") if settings.configured else ""
     if token:
         text = text.replace(token, REDACTED).replace(token.replace(":", "%3A"), REDACTED)

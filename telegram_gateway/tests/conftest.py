@@ -2,6 +2,7 @@ import asyncio
 import threading
 import time
 from collections.abc import Callable, Iterator
+from typing import TypeVar
 
 import pytest
 from django.db import OperationalError
@@ -10,6 +11,8 @@ from telegram_emulator.pytest_fixtures import bot_token, emulator  # noqa: F401
 from telegram_gateway.bot import build_bot, build_dispatcher
 from telegram_gateway.delivery import DeliveryWorker
 from telegram_gateway.polling import UpdatePoller
+
+T = TypeVar("T")
 
 
 class BotThread:
@@ -95,6 +98,19 @@ def online_agent(agent):
 def media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     return settings.MEDIA_ROOT
+
+
+def unlocked(action: Callable[[], T]) -> T:
+    """Run `action` (a write), again while SQLite's shared in-memory test database has a
+    table locked by the bot's thread: SQLite answers that at once, MariaDB waits."""
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            return action()
+        except OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 def wait_until(condition: Callable[[], object], timeout: float = 10.0) -> object:

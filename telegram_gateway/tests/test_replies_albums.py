@@ -8,7 +8,7 @@ from conversations.models import Chat, Client, Session
 from conversations.selectors import chat_page_for_session
 from conversations.services import chat_send
 from conversations.services.replies import reply_quote_cut
-from telegram_gateway.tests.conftest import wait_until
+from telegram_gateway.tests.conftest import unlocked, wait_until
 from telegram_gateway.transport import TEXT_LIMIT
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -72,7 +72,10 @@ class TestClientReplies:
 
     def test_a_reply_to_the_agents_message_links_to_it(self, emulator, running_bot, budi, agent):
         first = client_chat(injected_id(emulator.inject_message(budi, "Hello")))
-        answer = sent(chat_send(session=first.session, agent=agent, text="Which order, Budi?"))
+        question = "Which order, Budi?"
+        answer = sent(
+            unlocked(lambda: chat_send(session=first.session, agent=agent, text=question))
+        )
 
         update = emulator.inject_message(
             budi, "#12", reply_to_message_id=answer.telegram_message_id
@@ -151,8 +154,13 @@ class TestAgentReplies:
         first = client_chat(injected_id(emulator.inject_message(budi, "My parcel is lost")))
         client_chat(injected_id(emulator.inject_message(budi, "and the invoice is wrong")))
 
-        chat = chat_send(
-            session=first.session, agent=agent, text="Sorry about it!", reply_to_chat_id=first.pk
+        chat = unlocked(
+            lambda: chat_send(
+                session=first.session,
+                agent=agent,
+                text="Sorry about it!",
+                reply_to_chat_id=first.pk,
+            )
         )
 
         assert (chat.reply_to_message_id, chat.reply_quote) == (
