@@ -129,6 +129,10 @@ def _database_config() -> dict:
         options.setdefault("collation", "utf8mb4_unicode_ci")
         options.setdefault("init_command", "SET sql_mode='STRICT_TRANS_TABLES'")
         config["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"}
+    elif config["ENGINE"] == "django.db.backends.sqlite3":
+        # One file, several writers (web, bot, delivery worker): wait for the lock
+        # rather than fail a request after SQLite's default 5 s on a busy machine.
+        config.setdefault("OPTIONS", {}).setdefault("timeout", 20)
     return config
 
 
