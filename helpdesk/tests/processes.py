@@ -1,5 +1,6 @@
 """Helpers for tests that run the product's commands as separate processes."""
 
+import os
 import signal
 import socket
 import subprocess
@@ -17,6 +18,27 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def production_environment(tmp_path: Path, **settings: str) -> dict[str, str]:
+    """What a production start sees (DEBUG off, a SQLite file in `tmp_path`), with none
+    of the token, Redis or metrics settings of the shell running the tests; plus
+    `settings`."""
+    env = {
+        **os.environ,
+        "ENV_FILE": "/dev/null",
+        "DEBUG": "false",
+        "SECRET_KEY": "a-production-like-key-long-enough-for-hs256-tokens",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "PYTHONUNBUFFERED": "1",
+    }
+    for name in (
+        "TELEGRAM_BOT_TOKEN", "REDIS_URL", "SANDBOX", "CSRF_TRUSTED_ORIGINS",
+        "METRICS_TOKEN", "PROMETHEUS_MULTIPROC_DIR",
+    ):  # fmt: skip
+        env.pop(name, None)
+    return {**env, **settings}
 
 
 def manage(*args: str, env: dict) -> subprocess.CompletedProcess:

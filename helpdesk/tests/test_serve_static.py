@@ -1,12 +1,11 @@
 """`manage.py serve` with DEBUG off and nothing collected still serves the console's
 CSS and JS (a first production start used to get unstyled pages)."""
 
-import os
 import urllib.request
 
 import pytest
 
-from helpdesk.tests.processes import BASE_DIR, manage, serve_running
+from helpdesk.tests.processes import BASE_DIR, manage, production_environment, serve_running
 
 
 def _get(url: str) -> tuple[int, bytes] | None:
@@ -22,19 +21,11 @@ def _get(url: str) -> tuple[int, bytes] | None:
 @pytest.fixture(scope="module")
 def production_serve(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("serve-static")
-    env = {
-        **os.environ,
-        "ENV_FILE": "/dev/null",
-        "DEBUG": "false",
-        "SECRET_KEY": "a-production-like-key-long-enough-for-hs256-tokens",
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        "STATIC_ROOT": str(tmp_path / "static-not-collected"),
-        "ALLOW_SEED_PASSWORDS": "true",  # no seeded accounts here; just never refuse
-        "PYTHONUNBUFFERED": "1",
-    }
-    for name in ("TELEGRAM_BOT_TOKEN", "REDIS_URL", "SANDBOX", "CSRF_TRUSTED_ORIGINS"):
-        env.pop(name, None)
+    env = production_environment(
+        tmp_path,
+        STATIC_ROOT=str(tmp_path / "static-not-collected"),
+        ALLOW_SEED_PASSWORDS="true",  # no seeded accounts here; just never refuse
+    )
     manage("migrate", "--noinput", env=env)
     ready = lambda base: (_get(base + "/login/") or (0,))[0] == 200  # noqa: E731
     with serve_running(env, tmp_path / "serve.log", ready) as base:

@@ -3,13 +3,12 @@ daphne --proxy-headers does: without it every client has the proxy's address, so
 client's failed logins would lock everyone out and address rules could not tell anyone
 apart. /metrics' METRICS_ALLOWED_IPS shows which address the app saw."""
 
-import os
 import urllib.error
 import urllib.request
 
 import pytest
 
-from helpdesk.tests.processes import command_running, free_port, manage
+from helpdesk.tests.processes import command_running, free_port, manage, production_environment
 from telegram_gateway.tests.conftest import wait_until
 
 CLIENT = "203.0.113.7"  # the browser's address, as nginx forwards it
@@ -29,19 +28,11 @@ def metrics_status(base: str, forwarded_for: str) -> int | None:
 @pytest.fixture(scope="module")
 def production_env(tmp_path_factory) -> dict[str, str]:
     tmp_path = tmp_path_factory.mktemp("serve-proxy")
-    env = {
-        **os.environ,
-        "ENV_FILE": "/dev/null",
-        "DEBUG": "false",
-        "SECRET_KEY": "a-production-like-key-long-enough-for-hs256-tokens",
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        "METRICS_ALLOWED_IPS": CLIENT,
-        "SANDBOX": "false",  # no token: the web app alone
-        "PYTHONUNBUFFERED": "1",
-    }
-    for name in ("TELEGRAM_BOT_TOKEN", "REDIS_URL", "METRICS_TOKEN", "PROMETHEUS_MULTIPROC_DIR"):
-        env.pop(name, None)
+    env = production_environment(
+        tmp_path,
+        METRICS_ALLOWED_IPS=CLIENT,
+        SANDBOX="false",  # no token: the web app alone
+    )
     manage("migrate", "--noinput", env=env)
     return env
 
