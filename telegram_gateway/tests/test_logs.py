@@ -11,11 +11,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from django.db import connection
 
 from helpdesk.tests.processes import command_running, manage
 from helpdesk.tests.test_logs import json_lines
-from telegram_gateway.tests.conftest import wait_until
+from telegram_gateway.tests.conftest import mariadb_url, reply_waiting, wait_until
 
 ANN = 7101
 
@@ -129,21 +128,12 @@ def test_an_update_retried_through_a_database_outage_is_one_warning_each_time(
 
 @pytest.mark.mariadb
 @pytest.mark.django_db(transaction=True)
-def test_deliver_writes_json_lines_about_each_reply(emulator, bot_token, make_user, tmp_path):
-    from conversations.models import Chat, Client, Session
-    from conversations.services import chat_send
+def test_deliver_writes_json_lines_about_each_reply(emulator, bot_token, agent, tmp_path):
+    from conversations.models import Chat
 
-    agent = make_user("cs1@helpdesk.com")
-    emulator.add_user(ANN, "Ann")
-    client = Client.objects.create(telegram_id=str(ANN), name="Ann")
-    session = Session.objects.create(client=client, cs=agent)
-    chat = chat_send(session=session, agent=agent, text="sent by manage.py deliver")
+    chat = reply_waiting(emulator, agent, ANN, "sent by manage.py deliver")
     emulator.fail_next("sendMessage", 502)
-    settings = connection.settings_dict
-    database_url = (
-        f"mysql://{settings['USER']}@127.0.0.1:{settings['PORT'] or 3306}/{settings['NAME']}"
-    )
-    env = bot_env(emulator.base_url, bot_token, database_url, LOG_FORMAT="json")
+    env = bot_env(emulator.base_url, bot_token, mariadb_url(), LOG_FORMAT="json")
 
     with running("deliver", env, tmp_path / "stderr.log"):
         wait_until(

@@ -17,10 +17,10 @@ from django.utils import timezone
 from conversations.models import Chat, Client, Session
 from conversations.services import chat_send, deliveries_claim, delivery_claims_renew
 from conversations.tests.test_console_redis import REDIS_HOST, REDIS_PORT, redis_layer  # noqa: F401
-from telegram_gateway.tests.conftest import wait_until
+from telegram_gateway.tests.conftest import mariadb_url, wait_until
 from telegram_gateway.tests.tcp_proxy import CuttableProxy
 from telegram_gateway.tests.test_delivery import open_session
-from telegram_gateway.tests.test_runbot import finish, mariadb_url, runbot, wait_for_output
+from telegram_gateway.tests.test_runbot import finish, runbot, wait_for_output
 
 Status = Chat.DeliveryStatus
 
@@ -73,7 +73,7 @@ class TestRecovery:
         self, emulator, bot_token, agent
     ):
         session = open_session(emulator, agent, 5101)
-        database = mariadb_url(int(connection.settings_dict["PORT"] or 3306))
+        database = mariadb_url()
         # Telegram holds the first send for a minute: the worker dies waiting for it.
         emulator.delay("sendMessage", 60, times=1)
         doomed = deliver(emulator, bot_token, database)
@@ -146,7 +146,7 @@ class TestAcrossProcesses:
     redis_url = f"redis://{REDIS_HOST}:{REDIS_PORT}/13"
 
     def workers(self, emulator, bot_token, count: int, **environment: str):
-        database = mariadb_url(int(connection.settings_dict["PORT"] or 3306))
+        database = mariadb_url()
         return [
             deliver(emulator, bot_token, database, REDIS_URL=self.redis_url, **environment)
             for _ in range(count)

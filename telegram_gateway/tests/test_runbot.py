@@ -11,7 +11,7 @@ import pytest
 from django.db import connection
 
 from conversations.models import Chat
-from telegram_gateway.tests.conftest import wait_until
+from telegram_gateway.tests.conftest import mariadb_url, reply_waiting, wait_until
 from telegram_gateway.tests.tcp_proxy import CuttableProxy
 
 BASE_DIR = Path(__file__).resolve().parents[2]
@@ -110,11 +110,6 @@ class TestStartAndStop:
         assert "Traceback" not in output
 
 
-def mariadb_url(port: int) -> str:
-    settings = connection.settings_dict
-    return f"mysql://{settings['USER']}@127.0.0.1:{port}/{settings['NAME']}"
-
-
 @pytest.mark.mariadb
 @pytest.mark.django_db(transaction=True)
 class TestNothingLostNothingDoubled:
@@ -163,7 +158,7 @@ class TestNothingLostNothingDoubled:
     def test_a_crash_redelivers_the_batch_and_nothing_is_stored_twice(
         self, emulator, bot_token, online_agent
     ):
-        database_url = mariadb_url(int(connection.settings_dict["PORT"] or 3306))
+        database_url = mariadb_url()
         users = range(ANN, ANN + 20)
         for user in users:
             emulator.add_user(user, f"Client {user}")
@@ -205,16 +200,9 @@ class TestDeliverCommand:
 
     @pytest.mark.mariadb
     @pytest.mark.django_db(transaction=True)
-    def test_it_sends_pending_replies_and_stops_on_sigterm(self, emulator, bot_token, make_user):
-        from conversations.models import Client, Session
-        from conversations.services import chat_send
-
-        agent = make_user("cs1@helpdesk.com")
-        emulator.add_user(ANN, "Ann")
-        client = Client.objects.create(telegram_id=str(ANN), name="Ann")
-        session = Session.objects.create(client=client, cs=agent)
-        chat = chat_send(session=session, agent=agent, text="sent by manage.py deliver")
-        database_url = mariadb_url(int(connection.settings_dict["PORT"] or 3306))
+    def test_it_sends_pending_replies_and_stops_on_sigterm(self, emulator, bot_token, agent):
+        chat = reply_waiting(emulator, agent, ANN, "sent by manage.py deliver")
+        database_url = mariadb_url()
 
         process = runbot(
             api_base=emulator.base_url,

@@ -27,15 +27,13 @@ import aiohttp
 import pytest
 from django.conf import settings
 from django.core.management import call_command
-from django.db import connection
 from django.test import Client as BrowserClient
 
 from accounts.models import User
 from conversations.models import Chat, Session
 from conversations.tests.test_console_redis import REDIS_HOST, REDIS_PORT, redis_layer  # noqa: F401
 from helpdesk.tests.processes import BASE_DIR, free_port
-from telegram_gateway.tests.conftest import wait_until
-from telegram_gateway.tests.test_runbot import mariadb_url
+from telegram_gateway.tests.conftest import mariadb_url, wait_until
 
 PROCFILE = BASE_DIR / "deploy" / "Procfile"
 WEBHOOK_PATH = "/telegram/webhook/"
@@ -261,7 +259,7 @@ def test_two_web_processes_and_two_workers_act_as_one_desk(
         "ENV_FILE": "/dev/null",
         # The test's own key: its logins (force_login) must hold in the processes.
         "SECRET_KEY": settings.SECRET_KEY,
-        "DATABASE_URL": mariadb_url(int(connection.settings_dict["PORT"] or 3306)),
+        "DATABASE_URL": mariadb_url(),
         "REDIS_URL": f"redis://{REDIS_HOST}:{REDIS_PORT}/13",
         "TELEGRAM_BOT_TOKEN": bot_token,
         "TELEGRAM_API_BASE": emulator.base_url,
