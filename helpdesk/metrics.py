@@ -14,6 +14,7 @@ This module imports nothing of the apps: every layer may count through it.
 import atexit
 import os
 import time
+from pathlib import Path
 
 from prometheus_client import Counter, Gauge, Histogram, multiprocess, values
 
@@ -93,6 +94,23 @@ console_push_seconds = Histogram(
 # None: not yet). The gauges above carry the same across processes.
 last_api_success_at: float | None = None
 last_update_received_at: float | None = None
+
+
+def forget_dead_processes(directory: str) -> None:
+    """Drop the live gauges of this host's processes that died without exiting.
+
+    A process killed outright (SIGKILL, the OOM killer) never runs its atexit hook, so
+    its files would count its consoles as connected forever. The directory is one per
+    host, so a PID that no longer exists here is a dead process's.
+    """
+    for path in Path(directory).glob("gauge_live*_*.db"):
+        pid = int(path.stem.rsplit("_", 1)[1])
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            multiprocess.mark_process_dead(pid, directory)
+        except PermissionError:
+            pass  # alive, under another user
 
 
 def telegram_api_succeeded() -> None:

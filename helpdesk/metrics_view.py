@@ -157,6 +157,7 @@ def metrics_registry() -> CollectorRegistry:
     """What one scrape reads: every process's metrics (or this one's), and the database's."""
     registry = CollectorRegistry()
     if metrics.MULTIPROCESS_DIR:
+        metrics.forget_dead_processes(metrics.MULTIPROCESS_DIR)
         MultiProcessCollector(registry, path=metrics.MULTIPROCESS_DIR)
     else:
         registry.register(ThisProcess())

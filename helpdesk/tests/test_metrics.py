@@ -1,6 +1,10 @@
 """/metrics: who may read it, and what the database's figures and the consoles show."""
 
 import asyncio
+import os
+import signal
+import subprocess
+import sys
 from datetime import timedelta
 
 import pytest
@@ -221,3 +225,47 @@ async def test_consoles_connected_and_push_latency(admin_user):
     assert value(pushed, "helpdesk_console_push_seconds_sum") > value(
         before, "helpdesk_console_push_seconds_sum"
     )
+
+
+CONNECT_ONE_CONSOLE = """
+import os, signal, sys
+from helpdesk import metrics
+metrics.console_connections.inc()
+print("connected", flush=True)
+if sys.argv[1] == "crash":
+    os.kill(os.getpid(), signal.SIGKILL)
+sys.stdin.read()  # stays up, its console connected, until the test closes stdin
+"""
+
+
+@pytest.mark.django_db
+def test_a_killed_process_consoles_are_no_longer_counted(settings, monkeypatch, tmp_path):
+    """A daphne killed outright ran no exit hook: its consoles must still leave the count,
+    while a living process's stay in it."""
+    directory = tmp_path / "metrics"
+    monkeypatch.setattr("helpdesk.metrics.MULTIPROCESS_DIR", str(directory))
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(directory)}
+
+    def console_process(fate: str) -> subprocess.Popen:
+        process = subprocess.Popen(
+            [sys.executable, "-c", CONNECT_ONE_CONSOLE, fate],
+            cwd=settings.BASE_DIR,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        if fate != "crash":
+            assert process.stdout.readline() == "connected\n"
+        return process
+
+    crashed = console_process("crash")
+    assert crashed.wait(timeout=30) == -signal.SIGKILL
+    living = console_process("live")
+    try:
+        assert len(list(directory.glob("gauge_livesum_*.db"))) == 2
+        assert value(scrape(), "helpdesk_console_connections") == 1
+    finally:
+        living.stdin.close()
+        assert living.wait(timeout=30) == 0  # an orderly exit drops its own
+    assert value(scrape(), "helpdesk_console_connections") == 0
