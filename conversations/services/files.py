@@ -5,6 +5,7 @@ STORAGES["default"]), never a local path: object storage is a settings change.
 """
 
 import contextlib
+import logging
 import posixpath
 from dataclasses import dataclass
 from datetime import timedelta
@@ -18,6 +19,8 @@ from django.utils import timezone
 from django.utils.text import get_valid_filename
 
 from conversations.models import Chat
+
+logger = logging.getLogger(__name__)
 
 # Where copies of clients' Telegram files are kept (storage names), one folder per chat.
 # Agents' uploads live under chats/<year>/<month>/ instead: they may be the only copy.
@@ -100,6 +103,22 @@ def chat_file_cache_prune(*, older_than: timedelta, dry_run: bool = False) -> Pr
             files += 1
             freed += size
     return PrunedFiles(files=files, bytes=freed)
+
+
+def chat_file_discard(name: str) -> None:
+    """Delete the stored file of a chat that is gone (a deleted client, session or chat).
+
+    Called after the deletion committed; a storage that fails is logged, never raised:
+    the rows are gone either way, and the file is only what is left of them.
+    """
+    storage = chat_file_storage()
+    try:
+        storage.delete(name)
+    except Exception:
+        logger.exception("could not delete the stored file %s of a deleted chat", name)
+        return
+    if name.startswith(FILE_CACHE_DIR):
+        _remove_empty_folder(storage, name)
 
 
 def _remove_empty_folder(storage: Storage, name: str) -> None:
