@@ -130,6 +130,9 @@ def test_a_draft_survives_switching_sessions_and_a_reload(cs1, sandbox):
 
     # Sent: the draft is gone, here and after a reload.
     open_session(page, name_a)
+    # The agent sends the draft once it is back in the box (it is restored as the swap
+    # settles, a moment after the conversation's title shows).
+    expect(box(page)).to_have_value("Half-written answer for A")
     box(page).press("Enter")
     expect(sent(page, "Half-written answer for A")).to_have_count(1)
     expect(box(page)).to_have_value("")
