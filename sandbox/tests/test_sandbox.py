@@ -386,13 +386,19 @@ def test_a_rating_pressed_in_the_sandbox_is_stored_and_the_survey_becomes_a_than
     assert again.status_code == 400
 
 
-@pytest.mark.django_db(transaction=True)
-def test_no_pressed_on_the_idle_question_in_the_sandbox_ends_the_session(
-    cs_user, playing_bot, settings
-):
+@pytest.fixture
+def idle_soon(settings):
+    """Asked before `playing_bot`: the worker reads the interval as it starts to wait, and
+    set later it would first sleep out the default minute."""
     settings.IDLE_WARN_AFTER = 1
     settings.IDLE_CLOSE_AFTER = 3600
     settings.IDLE_CHECK_INTERVAL = 0.2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_no_pressed_on_the_idle_question_in_the_sandbox_ends_the_session(
+    cs_user, idle_soon, playing_bot
+):
     browser = signed_in(cs_user)
     client_id, session = served_in_sandbox(browser, cs_user)
     warning = keyboard_of(browser, client_id, "Yes")

@@ -1,4 +1,5 @@
 import asyncio
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -142,3 +143,21 @@ def wait_until(condition: Callable[[], object], timeout: float = 10.0) -> object
             pass  # SQLite's shared in-memory test database locks whole tables briefly
         time.sleep(0.02)
     raise AssertionError(f"condition not met within {timeout}s")
+
+
+def bot_env(api_base: str, token: str, database_url: str, **settings: str) -> dict:
+    """The environment of a `runbot` or `deliver` process: this one's, minus what would
+    change how it runs (Redis, the log format), plus `settings`."""
+    env = {
+        **os.environ,
+        "ENV_FILE": "/dev/null",
+        "SECRET_KEY": "test",
+        "DATABASE_URL": database_url,
+        "TELEGRAM_API_BASE": api_base,
+        "TELEGRAM_BOT_TOKEN": token,
+        "TELEGRAM_POLL_TIMEOUT": "1",
+        "PYTHONUNBUFFERED": "1",
+    }
+    for name in ("REDIS_URL", "LOG_FORMAT", "LOG_LEVEL"):
+        env.pop(name, None)
+    return {**env, **settings}

@@ -4,7 +4,6 @@ Real processes against the emulator: one line per event that matters (not one pe
 update), JSON lines tagged with the update or reply they are about, no bot token.
 """
 
-import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,25 +13,9 @@ import pytest
 
 from helpdesk.tests.processes import command_running, manage
 from helpdesk.tests.test_logs import json_lines
-from telegram_gateway.tests.conftest import mariadb_url, reply_waiting, wait_until
+from telegram_gateway.tests.conftest import bot_env, mariadb_url, reply_waiting, wait_until
 
 ANN = 7101
-
-
-def bot_env(api_base: str, token: str, database_url: str, **settings: str) -> dict:
-    env = {
-        **os.environ,
-        "ENV_FILE": "/dev/null",
-        "SECRET_KEY": "test",
-        "DATABASE_URL": database_url,
-        "TELEGRAM_API_BASE": api_base,
-        "TELEGRAM_BOT_TOKEN": token,
-        "TELEGRAM_POLL_TIMEOUT": "1",
-        "PYTHONUNBUFFERED": "1",
-    }
-    for name in ("REDIS_URL", "LOG_FORMAT", "LOG_LEVEL"):
-        env.pop(name, None)
-    return {**env, **settings}
 
 
 @contextmanager

@@ -1,6 +1,5 @@
 """`manage.py runbot` as operators run it: a real process, the emulator, the real database."""
 
-import os
 import signal
 import subprocess
 import sys
@@ -11,7 +10,7 @@ import pytest
 from django.db import connection
 
 from conversations.models import Chat
-from telegram_gateway.tests.conftest import mariadb_url, reply_waiting, wait_until
+from telegram_gateway.tests.conftest import bot_env, mariadb_url, reply_waiting, wait_until
 from telegram_gateway.tests.tcp_proxy import CuttableProxy
 
 BASE_DIR = Path(__file__).resolve().parents[2]
@@ -31,17 +30,7 @@ def runbot(
     command: str = "runbot",
     environment: dict[str, str] | None = None,
 ):
-    environment = {
-        **os.environ,
-        **(environment or {}),
-        "ENV_FILE": "/dev/null",
-        "SECRET_KEY": "test",
-        "DATABASE_URL": database_url,
-        "TELEGRAM_API_BASE": api_base,
-        "TELEGRAM_BOT_TOKEN": token,
-        "TELEGRAM_POLL_TIMEOUT": "1",
-        "PYTHONUNBUFFERED": "1",
-    }
+    environment = bot_env(api_base, token, database_url, **(environment or {}))
     return subprocess.Popen(
         [sys.executable, "manage.py", command],
         cwd=BASE_DIR,
