@@ -98,8 +98,7 @@ def chat_file_cache_prune(*, older_than: timedelta, dry_run: bool = False) -> Pr
             if not dry_run:
                 if not Chat.objects.filter(pk=pk, local_file=name).update(local_file=""):
                     continue  # changed since the batch was read
-                storage.delete(name)
-                _remove_empty_folder(storage, name)
+                _delete_stored(storage, name)
             files += 1
             freed += size
     return PrunedFiles(files=files, bytes=freed)
@@ -111,21 +110,21 @@ def chat_file_discard(name: str) -> None:
     Called after the deletion committed; a storage that fails is logged, never raised:
     the rows are gone either way, and the file is only what is left of them.
     """
-    storage = chat_file_storage()
     try:
-        storage.delete(name)
+        _delete_stored(chat_file_storage(), name)
     except Exception:
         logger.exception("could not delete the stored file %s of a deleted chat", name)
-        return
-    if name.startswith(FILE_CACHE_DIR):
-        _remove_empty_folder(storage, name)
 
 
-def _remove_empty_folder(storage: Storage, name: str) -> None:
-    """Drop the chat's cache folder once empty (a fetch recreates it when needed).
+def _delete_stored(storage: Storage, name: str) -> None:
+    """Delete a chat's file, and a cached copy's chat folder once empty (a fetch
+    recreates it when needed).
 
     FileSystemStorage deletes an empty folder; object storages have none to delete.
     """
+    storage.delete(name)
+    if not name.startswith(FILE_CACHE_DIR):
+        return
     folder = posixpath.dirname(name)
     with contextlib.suppress(OSError):  # gone already, or refilled meanwhile
         folders, files = storage.listdir(folder)
