@@ -27,7 +27,7 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
-from helpdesk.tests.processes import manage, serve_running
+from helpdesk.tests.processes import manage, mariadb_url, serve_running
 
 CHROMIUM = Path("/usr/bin/chromium")
 CS_PASSWORD = "cs123"  # conversations/seed.py
@@ -103,9 +103,7 @@ def database_url(tmp: Path, name: str) -> str:
     with server.cursor() as cursor:
         cursor.execute(f"DROP DATABASE IF EXISTS `{database}`")  # setup_db creates it in utf8mb4
     server.close()
-    password = f":{config['PASSWORD']}" if config["PASSWORD"] else ""
-    host = f"{config['HOST'] or '127.0.0.1'}:{config['PORT'] or 3306}"
-    return f"mysql://{config['USER']}{password}@{host}/{database}"
+    return mariadb_url(database=database)
 
 
 def status(url: str) -> int | None:

@@ -15,6 +15,8 @@ import bcrypt
 import pytest
 from django.db import connection
 
+from helpdesk.tests.processes import mariadb_url
+
 # transaction=True: the Node rows must be committed before another process migrates.
 pytestmark = [pytest.mark.mariadb, pytest.mark.django_db(transaction=True)]
 BASE_DIR = Path(__file__).resolve().parents[2]
@@ -135,8 +137,7 @@ def test_migrate_fake_initial_adopts_a_node_database():
             **os.environ,
             "ENV_FILE": "/dev/null",
             "SECRET_KEY": "test",
-            "DATABASE_URL": f"mysql://{settings['USER']}@{settings['HOST'] or '127.0.0.1'}:"
-            f"{settings['PORT'] or 3306}/{name}",
+            "DATABASE_URL": mariadb_url(database=name),
         }
 
         def manage(*args: str) -> str:

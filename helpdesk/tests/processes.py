@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from django.db import connection
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 
@@ -18,6 +19,17 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def mariadb_url(port: int | None = None, *, database: str | None = None) -> str:
+    """The test MariaDB server as a process of its own reaches it: the test database, or
+    `database`; through a proxy listening on this host's `port`, if given."""
+    config = connection.settings_dict
+    password = f":{config['PASSWORD']}" if config["PASSWORD"] else ""
+    address = (
+        f"127.0.0.1:{port}" if port else f"{config['HOST'] or '127.0.0.1'}:{config['PORT'] or 3306}"
+    )
+    return f"mysql://{config['USER']}{password}@{address}/{database or config['NAME']}"
 
 
 def production_environment(tmp_path: Path, **settings: str) -> dict[str, str]:

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 import pytest
-from django.db import OperationalError, connection
+from django.db import OperationalError
 
 from telegram_emulator.pytest_fixtures import bot_token, emulator  # noqa: F401
 from telegram_gateway.bot import build_bot, build_dispatcher
@@ -104,13 +104,6 @@ def reply_waiting(bot_api, agent, telegram_id: int, text: str):
     client = Client.objects.create(telegram_id=str(telegram_id), name="Ann")
     session = Session.objects.create(client=client, cs=agent)
     return chat_send(session=session, agent=agent, text=text)
-
-
-def mariadb_url(port: int | None = None) -> str:
-    """The test database for a process of its own, optionally through a proxy's port."""
-    settings = connection.settings_dict
-    port = port or int(settings["PORT"] or 3306)
-    return f"mysql://{settings['USER']}@127.0.0.1:{port}/{settings['NAME']}"
 
 
 @pytest.fixture(autouse=True)

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from helpdesk.tests.processes import command_running, manage
+from helpdesk.tests.processes import command_running, manage, mariadb_url
 from helpdesk.tests.test_logs import json_lines
-from telegram_gateway.tests.conftest import bot_env, mariadb_url, reply_waiting, wait_until
+from telegram_gateway.tests.conftest import bot_env, reply_waiting, wait_until
 
 ANN = 7101
 

@@ -10,12 +10,11 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from django.db import connection
 
 from accounts.models import User
 from conversations.models import Chat, Client, Session
 from conversations.services import chat_send
-from helpdesk.tests.processes import BASE_DIR, serve_running
+from helpdesk.tests.processes import BASE_DIR, mariadb_url, serve_running
 from helpdesk.tests.test_metrics import HOST, TOKEN, Samples, samples_of, scrape, value
 from telegram_gateway.tests.conftest import wait_until
 from telegram_gateway.tests.test_webhook import post, webhook_settings  # noqa: F401
@@ -119,13 +118,6 @@ def test_sends_sent_retried_and_failed_by_reason(emulator, agent, start_worker):
     assert value(after, "helpdesk_delivery_backlog", status="pending") == 0
 
 
-def database_url() -> str:
-    db = connection.settings_dict
-    password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""
-    address = f"{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 3306}"
-    return f"mysql://{db['USER']}{password}@{address}/{db['NAME']}"
-
-
 @pytest.mark.mariadb
 def test_a_web_process_adds_up_every_process_counts(emulator, bot_token, agent, tmp_path: Path):
     """Two `deliver` processes, one after the other, each send one reply; then `serve`,
@@ -135,7 +127,7 @@ def test_a_web_process_adds_up_every_process_counts(emulator, bot_token, agent, 
         "ENV_FILE": "/dev/null",
         "DEBUG": "false",
         "SECRET_KEY": "a-production-like-key-long-enough-for-hs256-tokens",
-        "DATABASE_URL": database_url(),
+        "DATABASE_URL": mariadb_url(),
         "ALLOW_SEED_PASSWORDS": "true",
         "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
         "PYTHONUNBUFFERED": "1",

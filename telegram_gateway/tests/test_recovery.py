@@ -17,7 +17,8 @@ from django.utils import timezone
 from conversations.models import Chat, Client, Session
 from conversations.services import chat_send, deliveries_claim, delivery_claims_renew
 from conversations.tests.test_console_redis import REDIS_HOST, REDIS_PORT, redis_layer  # noqa: F401
-from telegram_gateway.tests.conftest import mariadb_url, wait_until
+from helpdesk.tests.processes import mariadb_url
+from telegram_gateway.tests.conftest import wait_until
 from telegram_gateway.tests.tcp_proxy import CuttableProxy
 from telegram_gateway.tests.test_delivery import open_session
 from telegram_gateway.tests.test_runbot import finish, runbot, wait_for_output

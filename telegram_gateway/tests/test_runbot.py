@@ -10,7 +10,8 @@ import pytest
 from django.db import connection
 
 from conversations.models import Chat
-from telegram_gateway.tests.conftest import bot_env, mariadb_url, reply_waiting, wait_until
+from helpdesk.tests.processes import mariadb_url
+from telegram_gateway.tests.conftest import bot_env, reply_waiting, wait_until
 from telegram_gateway.tests.tcp_proxy import CuttableProxy
 
 BASE_DIR = Path(__file__).resolve().parents[2]

@@ -32,8 +32,8 @@ from django.test import Client as BrowserClient
 from accounts.models import User
 from conversations.models import Chat, Session
 from conversations.tests.test_console_redis import REDIS_HOST, REDIS_PORT, redis_layer  # noqa: F401
-from helpdesk.tests.processes import BASE_DIR, free_port
-from telegram_gateway.tests.conftest import mariadb_url, wait_until
+from helpdesk.tests.processes import BASE_DIR, free_port, mariadb_url
+from telegram_gateway.tests.conftest import wait_until
 
 PROCFILE = BASE_DIR / "deploy" / "Procfile"
 WEBHOOK_PATH = "/telegram/webhook/"

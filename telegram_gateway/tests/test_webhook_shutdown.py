@@ -15,13 +15,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from django.db import connection
 
 from conversations.models import Chat
 from conversations.tests.test_console_redis import REDIS_HOST, REDIS_PORT, redis_layer  # noqa: F401
-from helpdesk.tests.processes import BASE_DIR, free_port
+from helpdesk.tests.processes import BASE_DIR, free_port, mariadb_url
 from telegram_gateway.tests.conftest import wait_until
-from telegram_gateway.tests.test_runbot import mariadb_url
 from telegram_gateway.views import SECRET_HEADER
 
 SECRET = "shutdown_webhook-secret"
@@ -58,7 +56,7 @@ def test_daphne_stops_on_sigterm_in_the_middle_of_webhook_traffic(emulator, bot_
         **os.environ,
         "ENV_FILE": "/dev/null",
         "SECRET_KEY": "test",
-        "DATABASE_URL": mariadb_url(int(connection.settings_dict["PORT"] or 3306)),
+        "DATABASE_URL": mariadb_url(),
         "REDIS_URL": f"redis://{REDIS_HOST}:{REDIS_PORT}/13",
         "TELEGRAM_BOT_TOKEN": bot_token,
         "TELEGRAM_API_BASE": emulator.base_url,
