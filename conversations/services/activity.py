@@ -8,22 +8,34 @@ per session on every page scanned every session. Every chat insert goes through
 
 from collections.abc import Iterable
 
+from django.db import transaction
 from django.db.models import F, Max, Min, OuterRef, Subquery
 from django.db.models.functions import Coalesce, Greatest
 
 from conversations.models import Chat, Session
 
 
+@transaction.atomic(savepoint=False)
 def chats_insert(*, chats: list[Chat]) -> list[Chat]:
     """Insert new chats and move their sessions' activity keys up to them.
 
-    Two queries for any number of chats and sessions, of a size that does not grow
-    with them beyond the ids. Call it inside the transaction that writes the chats
-    (it takes the sessions' row locks).
+    Three queries for any number of chats and sessions, of a size that does not grow
+    with them beyond the ids, in the caller's transaction if there is one.
+
+    The sessions' rows are locked first, in key order: a chat's insert takes a shared
+    lock on its session (the foreign key check), and upgrading that to update the
+    session deadlocks with any writer of the session queued in between (a reply, a
+    mark-read).
     """
-    chats = Chat.objects.bulk_create(chats)
     if not chats:
         return chats
+    list(
+        Session.objects.select_for_update()
+        .filter(pk__in={chat.session_id for chat in chats})
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    chats = Chat.objects.bulk_create(chats)
     # From the chats just written, by index: a statement of constant size, where
     # values per session would cost the bot's CPU to compile on every batch.
     changes = {"last_activity_at": Greatest(F("last_activity_at"), _newest_chat())}

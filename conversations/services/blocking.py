@@ -50,9 +50,6 @@ def client_block(
     client = Client.objects.select_for_update().get(pk=client.pk)
     client.blocked, client.blocked_until, client.block_reason = True, until, reason[:255]
     client.save(update_fields=["blocked", "blocked_until", "block_reason"])
-    ClientBlockEvent.objects.create(
-        client=client, action=ClientBlockEvent.Action.BLOCK, by=by, reason=reason[:255], until=until
-    )
     active = Session.objects.filter(client=client, status=Session.Status.ACTIVE).first()
     if active is not None:
         if client_is_blocked(client):
@@ -60,6 +57,11 @@ def client_block(
             session_end(session=active, survey=False)
         else:
             events.session_changed(active)
+    # Recorded after the end: its insert locks the blocker's row (the foreign key
+    # check), which session_end's allocation would then wait behind itself to lock.
+    ClientBlockEvent.objects.create(
+        client=client, action=ClientBlockEvent.Action.BLOCK, by=by, reason=reason[:255], until=until
+    )
     return client
 
 

@@ -65,6 +65,17 @@ def note_add(*, session: Session, author: User, text: str) -> Note:
         )
     agents = mentioned_agents(text, author=author)
     with transaction.atomic():
+        # The desk's lock order, agents before sessions: the inserts' foreign key
+        # checks lock the session, the author's and the mentioned agents' rows, and
+        # an allocation holding the agents while it waits for the session would
+        # deadlock with them.
+        agent_ids = sorted({author.pk, *(agent.pk for agent in agents)})
+        list(
+            User.objects.select_for_update()
+            .filter(pk__in=agent_ids)
+            .order_by("pk")
+            .values_list("pk")
+        )
         note = Note.objects.create(session=session, author=author, text=text)
         Mention.objects.bulk_create(
             [Mention(note=note, agent=agent, created_at=note.created_at) for agent in agents]

@@ -1,7 +1,10 @@
 """Session lifecycle and the spec's least-workload allocation, with its waiting queue.
 
-Lock order, everywhere, to stay deadlock-free: client rows (by id) → online agent
-rows (by id) → waiting session rows.
+Lock order, everywhere, to stay deadlock-free: client rows → agent rows → session
+rows, each by id. Rows are locked by key (a locking scan waits on every row it
+passes) and before an insert names them: a foreign key check takes a shared lock,
+and upgrading it deadlocks with a writer queued in between. bench/contention.py
+runs every writer at once and counts deadlocks.
 """
 
 from datetime import UTC, datetime, timedelta
@@ -32,9 +35,14 @@ class Allocator:
         # Lock every CS row, online or not, in id order: allocations and presence
         # changes then queue on the same locks in the same order, so they serialise
         # without deadlocks and the workloads read next cannot go stale before commit.
+        # By key: a locking scan for the role would wait on every user row it passes,
+        # an admin's too, which an insert naming the admin (a block event) holds.
+        agent_ids = list(User.objects.filter(role=User.Role.CS).values_list("id", flat=True))
         self.staff = {
             agent.id: agent
-            for agent in User.objects.select_for_update().filter(role=User.Role.CS).order_by("id")
+            for agent in User.objects.select_for_update()
+            .filter(pk__in=agent_ids, role=User.Role.CS)
+            .order_by("id")
         }
         self.loads = dict(
             Session.objects.filter(status=Session.Status.ACTIVE, cs_id__in=list(self.staff))
@@ -78,7 +86,10 @@ def session_end(*, session: Session, survey: bool = True) -> Session:
     `csat_survey_store`); a caller that stores an `ended` notice builds it before
     this call, so the survey is dated after it.
     """
-    allocator = Allocator()  # agents first, then the session: the module's lock order
+    # The module's lock order: the client (ending it updates the session's row, and
+    # that checks the client's), the agents, then the session.
+    list(Client.objects.select_for_update().filter(pk=session.client_id).values_list("pk"))
+    allocator = Allocator()
     session = Session.objects.select_for_update().get(pk=session.pk)
     if session.status == Session.Status.ENDED:
         return session
@@ -130,10 +141,14 @@ def queue_drain(allocator: Allocator | None = None) -> list[Session]:
     if not allocator.agents:
         return []
     assigned = []
-    waiting = Session.objects.select_for_update().filter(
-        status=Session.Status.ACTIVE, cs__isnull=True
+    # Locked by key, like the agents: a locking read through a status index would
+    # wait on the entry of every ACTIVE session a chat's insert is updating.
+    waiting = Session.objects.filter(status=Session.Status.ACTIVE, cs__isnull=True)
+    waiting_ids = list(waiting.values_list("id", flat=True))
+    locked = Session.objects.select_for_update().filter(
+        pk__in=waiting_ids, status=Session.Status.ACTIVE, cs__isnull=True
     )
-    for session in waiting.order_by("created_at", "id"):
+    for session in locked.order_by("created_at", "id"):
         if not allocator.assign(session):
             break
         assigned.append(session)

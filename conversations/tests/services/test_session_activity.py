@@ -88,7 +88,7 @@ class TestLastActivity:
             Chat(session=second, sender_type="CS", message="d", created_at=now + timedelta(1)),
         ]
 
-        with django_assert_num_queries(2):  # the INSERT and one UPDATE
+        with django_assert_num_queries(3):  # the sessions locked, the INSERT, one UPDATE
             chats_insert(chats=chats)
 
         assert stored_activity(first) == now
