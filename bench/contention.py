@@ -1,6 +1,6 @@
 """Every writer of the desk at once, on MariaDB: counts the deadlocks and lock timeouts.
 
-Clients write (some for the first time, so sessions open and are allocated), agents
+Clients write and edit (some for the first time, so sessions open and are allocated), agents
 reply, read, write notes that mention each other, transfer and end sessions, go
 offline and online, admins block and unblock clients, and the delivery worker claims
 and marks replies, each in its own thread and connection, for --seconds. Any
@@ -26,6 +26,7 @@ from conversations.models import Client, Session
 from conversations.services import (
     IncomingMessage,
     agent_presence_set,
+    chat_edit_incoming,
     chat_mark_read,
     chat_record_incoming_many,
     chat_send,
@@ -103,19 +104,26 @@ class Desk:
             agent_presence_set(agent=agent, online=True)
 
     def clients_write(self, randomness: random.Random) -> None:
-        chat_record_incoming_many(
-            incomings=[
-                IncomingMessage(
-                    telegram_id=str(telegram_id),
-                    name=f"Client {telegram_id}",
-                    username=None,
-                    telegram_message_id=self.run.next_message_id(),
-                    message_type="text",
-                    text="Hello",
-                )
-                for telegram_id in randomness.sample(range(1, CLIENTS + 1), 3)
-            ]
-        )
+        """A batch of three clients' messages; now and then one edits its last."""
+        written = [
+            IncomingMessage(
+                telegram_id=str(telegram_id),
+                name=f"Client {telegram_id}",
+                username=None,
+                telegram_message_id=self.run.next_message_id(),
+                message_type="text",
+                text="Hello",
+            )
+            for telegram_id in randomness.sample(range(1, CLIENTS + 1), 3)
+        ]
+        chat_record_incoming_many(incomings=written)
+        if randomness.random() < 0.2:
+            last = written[0]
+            chat_edit_incoming(
+                telegram_id=last.telegram_id,
+                telegram_message_id=last.telegram_message_id,
+                text="Hello again",
+            )
 
     def agent_works(self, agent: User) -> Callable[[random.Random], None]:
         def step(randomness: random.Random) -> None:

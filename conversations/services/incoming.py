@@ -244,15 +244,18 @@ def chat_edit_incoming(
     *, telegram_id: str, telegram_message_id: int, text: str, edited_at: datetime | None = None
 ) -> Chat | None:
     """Apply a client's edit to the stored message; None if it was never stored."""
-    chat = (
-        Chat.objects.select_for_update()
-        .filter(
+    # Found, then locked by key: a locking read through the join would lock the
+    # client's and the session's rows too, out of the desk's lock order.
+    chat_id = (
+        Chat.objects.filter(
             session__client__telegram_id=telegram_id,
             sender_type=Chat.SenderType.CLIENT,
             telegram_message_id=telegram_message_id,
         )
+        .values_list("pk", flat=True)
         .first()
     )
+    chat = chat_id and Chat.objects.select_for_update().filter(pk=chat_id).first()
     if chat is None:
         logger.info("edit of unknown message %s from %s ignored", telegram_message_id, telegram_id)
         return None

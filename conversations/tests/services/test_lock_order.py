@@ -19,9 +19,10 @@ from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from accounts.models import User
-from conversations.models import Chat, Mention, Note, Session
+from conversations.models import Chat, Client, Mention, Note, Session
 from conversations.services import (
     agent_presence_set,
+    chat_edit_incoming,
     chat_record_incoming,
     chat_record_incoming_many,
     chat_send,
@@ -237,3 +238,16 @@ def test_a_note_mentioning_an_agent_while_its_session_ends(make_user):
     assert list(Mention.objects.filter(note=note).values_list("agent", flat=True)) == [mentioned.pk]
     session.refresh_from_db()
     assert session.status == Session.Status.ENDED
+
+
+def test_an_edit_waits_for_no_row_but_the_edited_message(make_user):
+    session = make_session(cs=make_user("cs1@helpdesk.com"))
+    chat_record_incoming(incoming=text(session.client.telegram_id, 1))
+
+    # As while the client's next message is stored: its client and session are held.
+    client, telegram_id = session.client_id, session.client.telegram_id
+    with row_locked(Client, client), row_locked(Session, session.pk), lock_waits_of(2):
+        edited = chat_edit_incoming(telegram_id=telegram_id, telegram_message_id=1, text="Edited")
+
+    assert edited.message == "Edited"
+    assert Chat.objects.get(pk=edited.pk).message == "Edited"
