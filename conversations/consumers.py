@@ -14,6 +14,7 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest
 from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
@@ -73,7 +74,10 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):
         self.heartbeat.cancel()
         # The grace period runs from now; if no console of this agent is open by then,
         # the sweep takes it offline (another process's sweep covers a crash).
-        await database_sync_to_async(services.agent_console_seen)(agent=self.user)
+        try:
+            await database_sync_to_async(services.agent_console_seen)(agent=self.user)
+        except (OperationalError, InterfaceError):  # the grace then runs from the last beat
+            logger.warning("cannot note console presence of %s", self.user.pk, exc_info=True)
         asyncio.get_running_loop().call_later(
             settings.CONSOLE_PRESENCE_GRACE + 0.5, _sweep_presence_soon
         )
@@ -138,7 +142,22 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):
             await self._send_error(_("Unknown request."))
             return
         session_id = content.get("session_id")
-        if not isinstance(session_id, str) or not await self._mark_read(session_id):
+        if not isinstance(session_id, str):
+            await self._send_error(_("No such session."))
+            return
+        try:
+            found = await self._mark_read(session_id)
+        except (OperationalError, InterfaceError):
+            # A database outage or a lock it gave up on: say so, keep the socket open.
+            logger.warning(
+                "console socket of %s: session %s not marked read",
+                self.user.pk,
+                session_id,
+                exc_info=True,
+            )
+            await self._send_error(_("The messages could not be marked read. Try again."))
+            return
+        if not found:
             await self._send_error(_("No such session."))
 
     @database_sync_to_async

@@ -288,11 +288,13 @@ def _tell_clients_who_answers(sessions: list[Session], *, key: str = "assigned")
     )
 
 
+@transaction.atomic
 def chat_mark_read(*, session: Session) -> int:
     """Mark the client's messages in `session` read; return how many changed.
 
     One UPDATE on the spec's (session, sender_type, is_read) index, and one to re-date
-    the session's `unread_since` when anything changed.
+    the session's `unread_since` when anything changed: both or neither, so the
+    session's unread key never disagrees with its chats.
     """
     marked = Chat.objects.filter(
         session=session, sender_type=Chat.SenderType.CLIENT, is_read=False
