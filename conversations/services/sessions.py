@@ -288,7 +288,7 @@ def _tell_clients_who_answers(sessions: list[Session], *, key: str = "assigned")
     )
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # no savepoint's queries on a page that reads
 def chat_mark_read(*, session: Session) -> int:
     """Mark the client's messages in `session` read; return how many changed.
 
